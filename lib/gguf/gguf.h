@@ -12,6 +12,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/dtype.h"
@@ -61,7 +62,7 @@ struct KeyValue {
 struct TensorInfo {
   std::string name;
   DType type = DType::F32;
-  std::vector<int64_t> ne;     // ggml order, ne[0] fastest; 1..4 dims as stored
+  std::vector<int64_t> ne;     // ggml order, ne[0] fastest; dims as stored (ggml writes 1..4; 0 = scalar)
   uint64_t offset = 0;         // relative to the start of the data region
   uint64_t nbytes = 0;         // ggml_nbytes for a contiguous tensor
   const uint8_t* data = nullptr;  // points into the mapped file (reader only)
@@ -101,6 +102,8 @@ class Reader {
   uint64_t data_offset_ = 0;
   std::vector<KeyValue> kvs_;
   std::vector<TensorInfo> tensors_;
+  std::unordered_map<std::string, size_t> kv_index_;      // key -> index in kvs_
+  std::unordered_map<std::string, size_t> tensor_index_;  // name -> index in tensors_
 };
 
 // Writes a GGUF v3 file. KV pairs and tensors keep insertion order; the output is a pure function of
