@@ -1,0 +1,411 @@
+// ref_decode: Qwen3-VL end-to-end reference (llama.cpp llama + mtmd, CPU), greedy decoding.
+//
+// Mirrors llama-mtmd-cli single-turn mode:
+//   content = prompt + "<__media__>"  (marker appended after the text, as mtmd-cli does when the
+//                                      prompt has no marker; --image-first puts it before the text)
+//   formatted = chat template of the model (llama_chat_apply_template, add_assistant=true)
+//   mtmd_tokenize(text, add_special=true, parse_special=true, bitmaps)
+//   per chunk: text -> mtmd_helper_eval_chunk_single(); image -> mtmd_encode_chunk() (timed separately)
+//              then mtmd_helper_decode_image_chunk()   (== mtmd_helper_eval_chunks(), logits on last)
+//   generation: greedy argmax (first maximum), each sampled token is decoded (as mtmd-cli), stops on EOG
+//
+// Pinned settings (defaults, overridable): n_ctx=4096 n_batch=2048 n_ubatch=512 flash_attn=on
+// type_k=type_v=f16, n_seq_max=1, mmproj flash_attn=auto (mtmd default), warmup=on,
+// model load: llama_model_default_params() (mmap, use_extra_bufts=true -> CPU_REPACK where eligible)
+//
+// usage:
+//   ref_decode --model T.gguf [--mmproj M.gguf --image IMG | --no-image] --prompt TEXT --n-predict K
+//              [--threads N] [--logits-out first_logits.f32] [--logits-all-out all.f32]
+//              [--emb-out img_emb.f32] [--meta out.json] [--image-first]
+//              [--n-ctx 4096] [--n-batch 2048] [--n-ubatch 512] [--flash-attn on|off|auto]
+//              [--mmproj-flash-attn auto|on|off] [--kv-type f16|f32|bf16|q8_0] [--verbose]
+//              [--dump-dir DIR [--dump-filter SUBSTR] [--dump-all] [--dump-steps K]]
+//   --dump-dir: text-decoder intermediate tensors via llama_context_params.cb_eval, for every llama_decode
+//   of the prompt (phase "prefill": text chunks + image-embedding batch) and of the first K generated tokens
+//   (phases "gen0".."gen<K-1>", default K=0); DIR/index.json lists them in evaluation order.
+//   (Vision-encoder intermediates: use ref_encode --dump-dir.)
+#include "llama.h"
+#include "mtmd.h"
+#include "mtmd-helper.h"
+#include "ggml.h"
+
+#include "oracle_util.h"
+#include "oracle_dump.h"
+
+using namespace oracle;
+
+static llama_flash_attn_type parse_fa(const std::string & s) {
+    if (s == "on" || s == "enabled" || s == "1") return LLAMA_FLASH_ATTN_TYPE_ENABLED;
+    if (s == "off" || s == "disabled" || s == "0") return LLAMA_FLASH_ATTN_TYPE_DISABLED;
+    return LLAMA_FLASH_ATTN_TYPE_AUTO;
+}
+
+static ggml_type parse_kv(const std::string & s) {
+    if (s == "f32") return GGML_TYPE_F32;
+    if (s == "bf16") return GGML_TYPE_BF16;
+    if (s == "q8_0") return GGML_TYPE_Q8_0;
+    return GGML_TYPE_F16;
+}
+
+static std::string piece(const llama_vocab * vocab, llama_token t) {
+    std::string s(64, '\0');
+    int n = llama_token_to_piece(vocab, t, &s[0], (int) s.size(), 0, true);
+    if (n < 0) {
+        s.resize(-n);
+        n = llama_token_to_piece(vocab, t, &s[0], (int) s.size(), 0, true);
+    }
+    s.resize(n > 0 ? n : 0);
+    return s;
+}
+
+static void usage() {
+    fprintf(stderr,
+        "usage: ref_decode --model T.gguf [--mmproj M.gguf --image IMG | --no-image] --prompt TEXT --n-predict K\n"
+        "                  [--threads N] [--logits-out first_logits.f32] [--logits-all-out all.f32]\n"
+        "                  [--emb-out img_emb.f32] [--meta out.json] [--image-first]\n"
+        "                  [--n-ctx 4096] [--n-batch 2048] [--n-ubatch 512] [--flash-attn on|off|auto]\n"
+        "                  [--mmproj-flash-attn auto|on|off] [--kv-type f16] [--no-warmup] [--verbose]\n"
+        "                  [--dump-dir DIR [--dump-filter S] [--dump-all] [--dump-steps K]]\n");
+}
+
+int main(int argc, char ** argv) {
+    args a;
+    try {
+        a = parse_args(argc, argv, {"--no-image", "--image-first", "--verbose", "--no-warmup", "--dump-all", "-h", "--help"});
+    } catch (const std::exception & e) {
+        fprintf(stderr, "error: %s\n", e.what());
+        usage();
+        return 1;
+    }
+    const bool no_image = a.has("--no-image");
+    if (a.has("-h") || a.has("--help") || a.get("--model").empty() ||
+        (!no_image && (a.get("--mmproj").empty() || a.get("--image").empty()))) {
+        usage();
+        return 1;
+    }
+    const std::string model_path = a.get("--model");
+    const std::string prompt     = a.get("--prompt", "Describe this image.");
+    const int n_predict  = a.geti("--n-predict", 16);
+    const int n_threads  = a.geti("--threads", 1);
+    const int n_ctx      = a.geti("--n-ctx", 4096);
+    const int n_batch    = a.geti("--n-batch", 2048);
+    const int n_ubatch   = a.geti("--n-ubatch", 512);
+    const std::string fa     = a.get("--flash-attn", "on");
+    const std::string mm_fa  = a.get("--mmproj-flash-attn", "auto");
+    const std::string kvtype = a.get("--kv-type", "f16");
+
+    g_log().verbose = a.has("--verbose");
+    ggml_log_set(log_cb, nullptr);
+    llama_log_set(log_cb, nullptr);
+    mtmd_helper_log_set(log_cb, nullptr);
+
+    llama_backend_init();
+    const double t_start = now_ms();
+
+    const std::string dump_dir = a.get("--dump-dir");
+    const int dump_steps = a.geti("--dump-steps", 0);
+    dump_state dump;
+    if (!dump_dir.empty()) {
+        if (!dump_open_dir(dump, dump_dir)) {
+            fprintf(stderr, "error: cannot create dump directory %s\n", dump_dir.c_str());
+            return 1;
+        }
+        dump.filter = a.get("--dump-filter");
+        dump.all = a.has("--dump-all");
+        dump.producer = std::string("ref_decode ") + ORACLE_PRODUCER;
+    }
+
+    // ---------------------------------------------------------------- model + context
+    llama_model_params mparams = llama_model_default_params();
+    llama_model * model = llama_model_load_from_file(model_path.c_str(), mparams);
+    if (!model) {
+        fprintf(stderr, "error: failed to load model %s\n", model_path.c_str());
+        return 1;
+    }
+    const llama_vocab * vocab = llama_model_get_vocab(model);
+
+    llama_context_params cparams = llama_context_default_params();
+    cparams.n_ctx           = n_ctx;
+    cparams.n_batch         = n_batch;
+    cparams.n_ubatch        = n_ubatch;
+    cparams.n_seq_max       = 1;
+    cparams.n_threads       = n_threads;
+    cparams.n_threads_batch = n_threads;
+    cparams.flash_attn_type = parse_fa(fa);
+    cparams.type_k          = parse_kv(kvtype);
+    cparams.type_v          = parse_kv(kvtype);
+    cparams.no_perf         = false;
+    if (!dump_dir.empty()) {
+        cparams.cb_eval           = dump_cb;
+        cparams.cb_eval_user_data = &dump;
+    }
+    llama_context * lctx = llama_init_from_model(model, cparams);
+    if (!lctx) {
+        fprintf(stderr, "error: failed to create context\n");
+        return 1;
+    }
+    const double t_model = now_ms();
+
+    mtmd_context * mctx = nullptr;
+    if (!no_image) {
+        mtmd_context_params mp = mtmd_context_params_default();
+        mp.use_gpu         = true;   // as mtmd-cli (no GPU backend in this build -> CPU)
+        mp.print_timings   = false;
+        mp.n_threads       = n_threads;
+        mp.flash_attn_type = parse_fa(mm_fa);
+        mp.warmup          = !a.has("--no-warmup");
+        mctx = mtmd_init_from_file(a.get("--mmproj").c_str(), model, mp);
+        if (!mctx) {
+            fprintf(stderr, "error: failed to load mmproj %s\n", a.get("--mmproj").c_str());
+            return 1;
+        }
+    }
+    const double t_loaded = now_ms();
+
+    // ---------------------------------------------------------------- prompt
+    std::string content = prompt;
+    if (!no_image && content.find(mtmd_default_marker()) == std::string::npos) {
+        content = a.has("--image-first") ? std::string(mtmd_default_marker()) + content
+                                         : content + mtmd_default_marker();
+    }
+    const char * tmpl = llama_model_chat_template(model, nullptr);
+    std::string formatted;
+    {
+        llama_chat_message msg = {"user", content.c_str()};
+        std::vector<char> buf(content.size() * 2 + 1024);
+        int n = llama_chat_apply_template(tmpl ? tmpl : "chatml", &msg, 1, true, buf.data(), (int) buf.size());
+        if (n > (int) buf.size()) {
+            buf.resize(n + 1);
+            n = llama_chat_apply_template(tmpl ? tmpl : "chatml", &msg, 1, true, buf.data(), (int) buf.size());
+        }
+        if (n < 0) {
+            fprintf(stderr, "error: llama_chat_apply_template failed (template not recognized)\n");
+            return 1;
+        }
+        formatted.assign(buf.data(), n);
+    }
+
+    // ---------------------------------------------------------------- tokenize
+    std::vector<llama_token> prompt_tokens_text; // text tokens in order (image chunks excluded)
+    std::vector<std::string> chunk_desc;
+    llama_pos n_past = 0;
+    double t_img_encode = 0, t_img_decode = 0, t_text_prefill = 0;
+    int n_image_tokens = 0, n_text_tokens = 0;
+    int img_nx = -1, img_ny = -1;
+    std::vector<float> img_emb;
+    const double t_pp0 = now_ms();
+    dump.enabled = !dump_dir.empty();
+    dump.phase = "prefill";
+
+    if (mctx) {
+        mtmd_helper_bitmap_wrapper bw = mtmd_helper_bitmap_init_from_file(mctx, a.get("--image").c_str(), false);
+        if (!bw.bitmap) {
+            fprintf(stderr, "error: failed to load image %s\n", a.get("--image").c_str());
+            return 1;
+        }
+        img_nx = (int) mtmd_bitmap_get_nx(bw.bitmap);
+        img_ny = (int) mtmd_bitmap_get_ny(bw.bitmap);
+        mtmd_input_chunks * chunks = mtmd_input_chunks_init();
+        mtmd_input_text text = {formatted.c_str(), formatted.size(), /*add_special*/ true, /*parse_special*/ true};
+        const mtmd_bitmap * bmps[1] = {bw.bitmap};
+        if (mtmd_tokenize(mctx, chunks, &text, bmps, 1) != 0) {
+            fprintf(stderr, "error: mtmd_tokenize failed\n");
+            return 1;
+        }
+        const size_t n_chunks = mtmd_input_chunks_size(chunks);
+        for (size_t i = 0; i < n_chunks; i++) {
+            const mtmd_input_chunk * chunk = mtmd_input_chunks_get(chunks, i);
+            const bool last = i == n_chunks - 1;
+            const auto type = mtmd_input_chunk_get_type(chunk);
+            if (type == MTMD_INPUT_CHUNK_TYPE_TEXT) {
+                size_t nt = 0;
+                const llama_token * toks = mtmd_input_chunk_get_tokens_text(chunk, &nt);
+                prompt_tokens_text.insert(prompt_tokens_text.end(), toks, toks + nt);
+                n_text_tokens += (int) nt;
+                const double t0 = now_ms();
+                if (mtmd_helper_eval_chunk_single(mctx, lctx, chunk, n_past, 0, n_batch, last, &n_past) != 0) {
+                    fprintf(stderr, "error: text chunk eval failed\n");
+                    return 1;
+                }
+                t_text_prefill += now_ms() - t0;
+                chunk_desc.push_back("{\"type\":\"text\",\"n_tokens\":" + std::to_string(nt) + "}");
+            } else if (type == MTMD_INPUT_CHUNK_TYPE_IMAGE && !last) {
+                const int nt = (int) mtmd_input_chunk_get_n_tokens(chunk);
+                n_image_tokens += nt;
+                const double t0 = now_ms();
+                if (mtmd_encode_chunk(mctx, chunk) != 0) {
+                    fprintf(stderr, "error: mtmd_encode_chunk failed\n");
+                    return 1;
+                }
+                const double t1 = now_ms();
+                float * embd = mtmd_get_output_embd(mctx);
+                const int n_embd_inp = llama_model_n_embd_inp(model);
+                img_emb.assign(embd, embd + (size_t) nt * n_embd_inp);
+                const llama_pos p0 = n_past;
+                if (mtmd_helper_decode_image_chunk(mctx, lctx, chunk, embd, n_past, 0, n_batch, &n_past, nullptr, nullptr) != 0) {
+                    fprintf(stderr, "error: image chunk decode failed\n");
+                    return 1;
+                }
+                const double t2 = now_ms();
+                t_img_encode += t1 - t0;
+                t_img_decode += t2 - t1;
+                const mtmd_image_tokens * it = mtmd_input_chunk_get_tokens_image(chunk);
+                mtmd_decoder_pos dp = mtmd_image_tokens_get_decoder_pos(it, p0, (size_t) nt - 1);
+                chunk_desc.push_back("{\"type\":\"image\",\"n_tokens\":" + std::to_string(nt) +
+                                     ",\"n_pos\":" + std::to_string(mtmd_input_chunk_get_n_pos(chunk)) +
+                                     ",\"pos0\":" + std::to_string(p0) +
+                                     ",\"last_token_pos_txyz\":[" + std::to_string(dp.t) + "," + std::to_string(dp.x) + "," +
+                                     std::to_string(dp.y) + "," + std::to_string(dp.z) + "]}");
+            } else {
+                // media chunk in last position: encode+decode in one helper call (not separately timed)
+                const double t0 = now_ms();
+                if (mtmd_helper_eval_chunk_single(mctx, lctx, chunk, n_past, 0, n_batch, last, &n_past) != 0) {
+                    fprintf(stderr, "error: chunk eval failed\n");
+                    return 1;
+                }
+                t_img_decode += now_ms() - t0;
+                chunk_desc.push_back("{\"type\":\"media_last\"}");
+            }
+        }
+        mtmd_input_chunks_free(chunks);
+        mtmd_bitmap_free(bw.bitmap);
+    } else {
+        std::vector<llama_token> toks(formatted.size() + 16);
+        int nt = llama_tokenize(vocab, formatted.c_str(), (int) formatted.size(), toks.data(), (int) toks.size(), true, true);
+        if (nt < 0) { toks.resize(-nt); nt = llama_tokenize(vocab, formatted.c_str(), (int) formatted.size(), toks.data(), (int) toks.size(), true, true); }
+        toks.resize(nt);
+        prompt_tokens_text = toks;
+        n_text_tokens = nt;
+        llama_batch batch = llama_batch_init(n_batch, 0, 1);
+        const double t0 = now_ms();
+        for (int i = 0; i < nt;) {
+            batch.n_tokens = 0;
+            for (; i < nt && batch.n_tokens < n_batch; i++) {
+                const int j = batch.n_tokens++;
+                batch.token[j] = toks[i]; batch.pos[j] = n_past++; batch.n_seq_id[j] = 1;
+                batch.seq_id[j][0] = 0; batch.logits[j] = (i == nt - 1);
+            }
+            if (llama_decode(lctx, batch) != 0) { fprintf(stderr, "error: decode failed\n"); return 1; }
+        }
+        t_text_prefill += now_ms() - t0;
+        llama_batch_free(batch);
+        chunk_desc.push_back("{\"type\":\"text\",\"n_tokens\":" + std::to_string(nt) + "}");
+    }
+    const double t_pp1 = now_ms();
+
+    const int n_vocab = llama_vocab_n_tokens(vocab);
+    const float * logits0 = llama_get_logits_ith(lctx, -1);
+    std::vector<float> first_logits(logits0, logits0 + n_vocab);
+    if (!a.get("--logits-out").empty()) {
+        write_file(a.get("--logits-out"), first_logits.data(), first_logits.size() * sizeof(float));
+    }
+    if (!a.get("--emb-out").empty() && !img_emb.empty()) {
+        write_file(a.get("--emb-out"), img_emb.data(), img_emb.size() * sizeof(float));
+    }
+
+    // ---------------------------------------------------------------- greedy generation
+    std::vector<llama_token> gen;
+    std::vector<float> all_logits;
+    std::vector<double> dec_ms;
+    std::string text;
+    bool hit_eog = false;
+    llama_batch b1 = llama_batch_init(1, 0, 1);
+    const float * logits = logits0;
+    for (int i = 0; i < n_predict; i++) {
+        if (!a.get("--logits-all-out").empty()) all_logits.insert(all_logits.end(), logits, logits + n_vocab);
+        llama_token best = 0;
+        float bv = logits[0];
+        for (int t = 1; t < n_vocab; t++) if (logits[t] > bv) { bv = logits[t]; best = t; }
+        gen.push_back(best);
+        if (llama_vocab_is_eog(vocab, best)) { hit_eog = true; break; }
+        text += piece(vocab, best);
+        dump.enabled = !dump_dir.empty() && i < dump_steps;
+        dump.phase = "gen" + std::to_string(i);
+        b1.n_tokens = 1;
+        b1.token[0] = best; b1.pos[0] = n_past++; b1.n_seq_id[0] = 1; b1.seq_id[0][0] = 0; b1.logits[0] = true;
+        const double t0 = now_ms();
+        if (llama_decode(lctx, b1) != 0) { fprintf(stderr, "error: decode failed\n"); return 1; }
+        dec_ms.push_back(now_ms() - t0);
+        logits = llama_get_logits_ith(lctx, -1);
+    }
+    llama_batch_free(b1);
+    dump.enabled = false;
+    if (!dump_dir.empty() && !dump_write_index(dump)) {
+        fprintf(stderr, "error: cannot write dump %s\n", dump_dir.c_str());
+        return 1;
+    }
+    if (!a.get("--logits-all-out").empty()) {
+        write_file(a.get("--logits-all-out"), all_logits.data(), all_logits.size() * sizeof(float));
+    }
+
+    double dec_total = 0;
+    for (double d : dec_ms) dec_total += d;
+    const double tok_s = dec_ms.empty() ? NAN : 1000.0 * dec_ms.size() / dec_total;
+    const auto lst = stats_of(first_logits.data(), first_logits.size());
+
+    // which weight buffers were used (repacking shows up as CPU_REPACK)
+    std::vector<std::string> bufs;
+    {
+        const std::string & cap = g_log().captured;
+        size_t p = 0;
+        while ((p = cap.find("model buffer size", p)) != std::string::npos) {
+            size_t ls = cap.rfind('\n', p);
+            ls = ls == std::string::npos ? 0 : ls + 1;
+            size_t le = cap.find('\n', p);
+            bufs.push_back(cap.substr(ls, le - ls));
+            p = le == std::string::npos ? cap.size() : le;
+        }
+    }
+    std::string clip_fa = "n/a";
+    if (mctx) {
+        const std::string & cap = g_log().captured;
+        size_t p = cap.rfind("flash attention is ");
+        if (p != std::string::npos) clip_fa = cap.compare(p + 19, 7, "enabled") == 0 ? "enabled" : "disabled";
+    }
+
+    std::ostringstream js;
+    js << "{\"tool\":\"ref_decode\",\"model\":" << jstr(model_path)
+       << ",\"mmproj\":" << jstr(no_image ? "" : a.get("--mmproj"))
+       << ",\"image\":" << jstr(no_image ? "" : a.get("--image"))
+       << ",\"image_nx\":" << img_nx << ",\"image_ny\":" << img_ny
+       << ",\"threads\":" << n_threads
+       << ",\"settings\":{\"n_ctx\":" << n_ctx << ",\"n_batch\":" << n_batch << ",\"n_ubatch\":" << n_ubatch
+       << ",\"flash_attn\":" << jstr(llama_flash_attn_type_name(cparams.flash_attn_type))
+       << ",\"mmproj_flash_attn\":" << jstr(mm_fa) << ",\"mmproj_flash_attn_resolved\":" << jstr(clip_fa)
+       << ",\"type_k\":" << jstr(ggml_type_name(cparams.type_k)) << ",\"type_v\":" << jstr(ggml_type_name(cparams.type_v))
+       << ",\"sampling\":\"greedy\"}"
+       << ",\"formatted_prompt\":" << jstr(formatted)
+       << ",\"prompt_text_tokens\":" << jarr(prompt_tokens_text)
+       << ",\"chunks\":[";
+    for (size_t i = 0; i < chunk_desc.size(); i++) js << (i ? "," : "") << chunk_desc[i];
+    js << "],\"n_prompt_tokens\":" << (n_text_tokens + n_image_tokens)
+       << ",\"n_image_tokens\":" << n_image_tokens << ",\"n_past_after_prompt\":" << (n_past - (llama_pos) dec_ms.size())
+       << ",\"tokens\":" << jarr(gen) << ",\"text\":" << jstr(text) << ",\"hit_eog\":" << (hit_eog ? "true" : "false")
+       << ",\"first_logits\":{\"n_vocab\":" << n_vocab << ",\"argmax\":" << (gen.empty() ? -1 : gen[0])
+       << ",\"digest_fnv1a64\":" << jstr(hex64(fnv1a(first_logits.data(), first_logits.size() * 4)))
+       << ",\"stats\":" << stats_json(lst) << "}"
+       << ",\"timings\":{\"load_ms\":" << jnum(t_loaded - t_start) << ",\"model_load_ms\":" << jnum(t_model - t_start)
+       << ",\"image_encode_ms\":" << jnum(t_img_encode)
+       << ",\"prefill_ms\":" << jnum(t_text_prefill + t_img_decode)
+       << ",\"prefill_text_ms\":" << jnum(t_text_prefill) << ",\"prefill_image_embd_ms\":" << jnum(t_img_decode)
+       << ",\"prompt_total_ms\":" << jnum(t_pp1 - t_pp0)
+       << ",\"prefill_tok_s\":" << jnum(1000.0 * (n_text_tokens + n_image_tokens) / (t_text_prefill + t_img_decode))
+       << ",\"decode_n\":" << dec_ms.size() << ",\"decode_ms\":" << jnum(dec_total)
+       << ",\"decode_tok_s\":" << jnum(tok_s) << ",\"decode_ms_median\":" << jnum(median(dec_ms)) << "}"
+       << ",\"weight_buffers\":[";
+    for (size_t i = 0; i < bufs.size(); i++) js << (i ? "," : "") << jstr(bufs[i]);
+    js << "],\"peak_rss_mib\":" << jnum(peak_rss_mib())
+       << ",\"system_info\":" << jstr(llama_print_system_info()) << "}";
+
+    printf("tokens:");
+    for (auto t : gen) printf(" %d", t);
+    printf("\ntext: %s\n", text.c_str());
+    printf("%s\n", js.str().c_str());
+    if (!a.get("--meta").empty()) write_text(a.get("--meta"), js.str() + "\n");
+
+    if (mctx) mtmd_free(mctx);
+    llama_free(lctx);
+    llama_model_free(model);
+    llama_backend_free();
+    return 0;
+}
