@@ -135,7 +135,7 @@ void Writer::add_tensor(const std::string& name, DType type, std::vector<int64_t
   auto shared = std::make_shared<std::vector<uint8_t>>(std::move(bytes));
   const size_t have = shared->size();
   add_tensor(name, type, std::move(ne), [shared](std::span<uint8_t> out) {
-    std::memcpy(out.data(), shared->data(), out.size());
+    if (!out.empty()) std::memcpy(out.data(), shared->data(), out.size());
   });
   if (tensors_.back().nbytes != have) {
     const uint64_t want = tensors_.back().nbytes;
