@@ -181,7 +181,7 @@ Reader::Reader(const std::string& path) : file_(path) {
   // Magic first (on whatever bytes exist), so a non-GGUF file is called that rather than "truncated".
   {
     const size_t n = std::min<size_t>(4, file_.size());
-    if (std::memcmp(file_.data(), wire::kMagic, n) != 0) {
+    if (n > 0 && std::memcmp(file_.data(), wire::kMagic, n) != 0) {
       std::string got;
       for (size_t k = 0; k < n; ++k) {
         const char ch = static_cast<char>(file_.data()[k]);
