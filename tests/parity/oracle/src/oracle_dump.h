@@ -4,7 +4,8 @@
 //   index.json   {"format": "ck.dump", "version": 1, "producer": "...", "records": [
 //                  {"order": N, "name": "attn_norm-0", "phase": "encode"|"prefill"|"gen0"..., "dtype": "f32"|"f16"|"i32",
 //                   "ne": [ggml ne, fastest first], "shape": [row-major, outermost first],
-//                   "file": "00012_attn_norm-0.zst", "nbytes": <raw bytes>, "op": "<ggml op>", "ggml_type": "<src type>"}]}
+//                   "file": "00012_attn_norm-0.zst", "nbytes": <raw bytes>, "op": "<ggml op>", "ggml_type": "<node type>"}]}
+//                (op / ggml_type are extra keys; readers ignore them)
 //   NNNNN_<name>[__k].zst   one zstd frame per record: the raw little-endian elements in logical ggml order
 //                           (ne0 fastest, gathered with the tensor's strides, so views are written contiguous)
 //
@@ -13,7 +14,9 @@
 // nodes) the k-th repetition (k >= 1) within the same phase gets the suffix "__k" in "name" and in the
 // file name (ref_decode's "prefill" runs one llama_decode per mtmd chunk: text, image embeddings, text).
 // dtype: F32 -> f32, F16 -> f16 (bit-exact, no conversion), I32 -> i32, BF16 -> f32 (exact widening);
-// other types (quantized) are recorded with "file": null (nothing written).
+// nodes of other types (quantized) are skipped: ck.dump has no dtype for them.
+// The dump is built in DIR.tmp.<pid> and renamed to DIR when index.json is written (an existing DIR is
+// replaced only if it is empty or a dump), so a crashed run never leaves a partial dump under DIR.
 // This writer is self-contained (libzstd only): the oracle must not link any ck library.
 #pragma once
 
@@ -26,23 +29,30 @@
 
 #include <cctype>
 #include <cstdio>
-#include <sys/stat.h>
+#include <filesystem>
+#include <unistd.h>
 
 namespace oracle {
 
 // compression level is part of the determinism contract: same input + same libzstd -> same bytes
 constexpr int k_dump_zstd_level = 3;
 
+// one zstd frame, level 3, content checksum on (as the zstd CLI does by default; docs/formats/dump.md §5)
 inline bool write_zstd_file(const std::string & path, const void * data, size_t n) {
     std::vector<uint8_t> buf(ZSTD_compressBound(n));
-    const size_t c = ZSTD_compress(buf.data(), buf.size(), data, n, k_dump_zstd_level);
+    ZSTD_CCtx * cctx = ZSTD_createCCtx();
+    ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, k_dump_zstd_level);
+    ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
+    const size_t c = ZSTD_compress2(cctx, buf.data(), buf.size(), data, n);
+    ZSTD_freeCCtx(cctx);
     if (ZSTD_isError(c)) return false;
     return write_file(path, buf.data(), c);
 }
 
 struct dump_state {
     bool enabled = false;
-    std::string dir;
+    std::string dir;      // final directory
+    std::string tmp_dir;  // DIR.tmp.<pid>, renamed to dir by dump_write_index
     std::string filter;
     bool all = false;     // false: skip auto-named nodes ("node_N") and derived views ("x (reshaped)" ...)
     std::string phase;    // "encode", "prefill", "gen0", ...
@@ -66,22 +76,19 @@ inline void dump_record(dump_state & st, const std::string & name_in, const std:
     const std::string name = dup ? name_in + "__" + std::to_string(dup) : name_in;
     dup++;
     const int order = st.counter++;
-    std::string fname;
-    if (data) {
-        char buf[32];
-        snprintf(buf, sizeof(buf), "%05d_", order);
-        fname = buf + sanitize(name) + ".zst";
-        if (!write_zstd_file(st.dir + "/" + fname, data, nbytes)) {
-            fprintf(stderr, "error: cannot write %s/%s\n", st.dir.c_str(), fname.c_str());
-            st.failed = true;
-        }
+    char buf[32];
+    snprintf(buf, sizeof(buf), "%05d_", order);
+    const std::string fname = buf + sanitize(name) + ".zst";
+    if (!write_zstd_file(st.tmp_dir + "/" + fname, data, nbytes)) {
+        fprintf(stderr, "error: cannot write %s/%s\n", st.tmp_dir.c_str(), fname.c_str());
+        st.failed = true;
     }
     std::ostringstream e;
     e << "{\"order\": " << order << ", \"name\": " << jstr(name) << ", \"phase\": " << jstr(st.phase)
       << ", \"dtype\": " << jstr(dtype)
       << ", \"ne\": [" << ne[0] << ", " << ne[1] << ", " << ne[2] << ", " << ne[3] << "]"
       << ", \"shape\": [" << ne[3] << ", " << ne[2] << ", " << ne[1] << ", " << ne[0] << "]"
-      << ", \"file\": " << (data ? jstr(fname) : std::string("null")) << ", \"nbytes\": " << (data ? nbytes : 0)
+      << ", \"file\": " << jstr(fname) << ", \"nbytes\": " << nbytes
       << ", \"op\": " << jstr(op) << ", \"ggml_type\": " << jstr(ggml_type) << "}";
     st.records.push_back(e.str());
 }
@@ -104,12 +111,12 @@ inline bool dump_cb(struct ggml_tensor * t, bool ask, void * user_data) {
         case GGML_TYPE_BF16: dtype = "f32"; osz = 4; break;
         case GGML_TYPE_F16:  dtype = "f16"; osz = 2; break;
         case GGML_TYPE_I32:  dtype = "i32"; osz = 4; break;
-        default:             dtype = ggml_type_name(type); break;
+        default:             return true; // quantized: not representable in ck.dump
     }
     const int64_t n = ggml_nelements(t);
 
     std::vector<uint8_t> out;
-    if (osz) {
+    {
         // fetch the whole underlying span (host buffer: read in place), then gather with strides
         std::vector<uint8_t> raw;
         const uint8_t * base = nullptr;
@@ -136,11 +143,11 @@ inline bool dump_cb(struct ggml_tensor * t, bool ask, void * user_data) {
             k += osz;
         }
     }
-    dump_record(*st, t->name, dtype, t->ne, osz ? out.data() : nullptr, out.size(), ggml_op_desc(t), ggml_type_name(type));
+    dump_record(*st, t->name, dtype, t->ne, out.data(), out.size(), ggml_op_desc(t), ggml_type_name(type));
     return true;
 }
 
-// index.json, written last (via a temporary name + rename so a reader never sees a partial index)
+// index.json, written last; then DIR.tmp.<pid> becomes DIR
 inline bool dump_write_index(const dump_state & st) {
     std::ostringstream idx;
     idx << "{\n\"format\": \"ck.dump\",\n\"version\": 1,\n\"producer\": " << jstr(st.producer) << ",\n\"records\": [\n";
@@ -148,17 +155,29 @@ inline bool dump_write_index(const dump_state & st) {
         idx << st.records[i] << (i + 1 < st.records.size() ? ",\n" : "\n");
     }
     idx << "]\n}\n";
-    const std::string tmp = st.dir + "/index.json.tmp";
-    if (!write_text(tmp, idx.str())) return false;
-    return rename(tmp.c_str(), (st.dir + "/index.json").c_str()) == 0 && !st.failed;
+    if (st.failed || !write_text(st.tmp_dir + "/index.json", idx.str())) return false;
+    std::error_code ec;
+    if (std::filesystem::exists(st.dir, ec)) std::filesystem::remove_all(st.dir, ec); // checked in dump_open_dir
+    return rename(st.tmp_dir.c_str(), st.dir.c_str()) == 0;
 }
 
+// An existing DIR must be empty or a dump (has index.json): never delete something else.
 inline bool dump_open_dir(dump_state & st, const std::string & dir) {
-    mkdir(dir.c_str(), 0755);
-    struct stat sb;
-    if (stat(dir.c_str(), &sb) != 0 || !S_ISDIR(sb.st_mode)) return false;
-    st.dir = dir;
-    return true;
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    std::string d = dir;
+    while (d.size() > 1 && d.back() == '/') d.pop_back();
+    if (fs::exists(d, ec)) {
+        if (!fs::is_directory(d, ec)) { fprintf(stderr, "error: %s exists and is not a directory\n", d.c_str()); return false; }
+        if (!fs::is_empty(d, ec) && !fs::exists(d + "/index.json", ec)) {
+            fprintf(stderr, "error: %s is not empty and not a dump (no index.json); refusing to replace it\n", d.c_str());
+            return false;
+        }
+    }
+    st.dir = d;
+    st.tmp_dir = d + ".tmp." + std::to_string((long) getpid());
+    fs::remove_all(st.tmp_dir, ec);
+    return fs::create_directories(st.tmp_dir, ec) && !ec;
 }
 
 } // namespace oracle

@@ -202,6 +202,7 @@ struct params {
 } // namespace
 
 int main(int argc, char ** argv) {
+    setenv("GGML_NO_BACKTRACE", "1", 0); // a failed GGML_ASSERT (bad shapes) should print one line, not a gdb trace
     // argument parsing: --p and --permute<i> may repeat, so no generic map here
     std::string op, out_path, meta_path, save_dir;
     int n_threads = 1;
