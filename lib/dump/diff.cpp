@@ -152,7 +152,7 @@ static std::string value(double v, DumpDType t) {
   return num(v, "%.9g");  // %.9g round-trips every f32
 }
 
-static std::string tol_text(const DiffOptions& o) { return o.tol == 0 ? "0 (bitwise)" : num(o.tol); }
+static std::string tol_text(const DiffOptions& o) { return o.tol == 0 ? "0, bitwise" : num(o.tol); }
 
 static std::string first_text(const TensorDiff& t) {
   if (!t.cmp.first) return "";

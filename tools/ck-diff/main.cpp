@@ -26,8 +26,7 @@ static int body(int argc, char** argv) {
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    app.exit(e);
-    return ck::kExitBadInput;
+    throw ck::Error(std::string(e.what()) + " (see ck-diff --help)");
   }
   if (!(opt.tol >= 0) || std::isinf(opt.tol)) throw ck::Error("--tol must be a finite number >= 0");
 
