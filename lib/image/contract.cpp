@@ -116,6 +116,11 @@ void validate(const PreprocessContract& c, const std::string& where) {
                       " pixels overflows (llama.cpp computes it in int)");
     }
   }
+  // clip.cpp load_hparams refuses the same (e.g. --image-min-tokens above the max).
+  if (c.max_pixels() < c.min_pixels()) {
+    fail(where, "max tokens " + std::to_string(c.effective_max_tokens()) + " is less than min tokens " +
+                    std::to_string(c.effective_min_tokens()));
+  }
 }
 
 void set_token_overrides(PreprocessContract& c, int min_tokens, int max_tokens, const std::string& where) {

@@ -9,7 +9,7 @@
 namespace ck::image {
 
 PadResize preprocess_u8(const RgbImage& img, const PreprocessContract& c, const std::string& name,
-                        TargetSize* target_out) {
+                        bool allow_over_max_tokens, TargetSize* target_out) {
   validate(c, name);
   if (img.width <= 0 || img.height <= 0) fail(name, "image has zero size");
   if (static_cast<int64_t>(img.width) * img.height > kMaxInputPixels) {
@@ -23,7 +23,8 @@ PadResize preprocess_u8(const RgbImage& img, const PreprocessContract& c, const 
   // extreme aspect ratios, where clip's max(align, .) clamps, or a min budget above the max) is refused,
   // where llama.cpp would go on and encode it.
   const int64_t tokens = (static_cast<int64_t>(t.width) / c.align()) * (t.height / c.align());
-  if (static_cast<int64_t>(t.width) * t.height * 3 > INT_MAX || tokens > c.effective_max_tokens()) {
+  if (static_cast<int64_t>(t.width) * t.height * 3 > INT_MAX ||
+      (tokens > c.effective_max_tokens() && !allow_over_max_tokens)) {
     fail(name, "image " + std::to_string(img.width) + "x" + std::to_string(img.height) + " preprocesses to " +
                    std::to_string(t.width) + "x" + std::to_string(t.height) + " (" + std::to_string(tokens) +
                    " tokens), beyond the contract's max_tokens " + std::to_string(c.effective_max_tokens()));
@@ -55,9 +56,10 @@ std::vector<float> hwc_to_planar(const std::vector<float>& hwc, int width, int h
   return out;
 }
 
-Preprocessed preprocess(const RgbImage& img, const PreprocessContract& c, const std::string& name) {
+Preprocessed preprocess(const RgbImage& img, const PreprocessContract& c, const std::string& name,
+                        bool allow_over_max_tokens) {
   TargetSize t;
-  const PadResize pr = preprocess_u8(img, c, name, &t);
+  const PadResize pr = preprocess_u8(img, c, name, allow_over_max_tokens, &t);
 
   Preprocessed out;
   out.width = pr.image.width;
@@ -87,6 +89,7 @@ Preprocessed preprocess(const RgbImage& img, const PreprocessContract& c, const 
   s["patches"] = {{"x", out.width / c.patch_size}, {"y", out.height / c.patch_size}};
   s["grid"] = {{"nx", out.nx}, {"ny", out.ny}};
   s["n_tokens"] = out.n_tokens();
+  s["over_max_tokens"] = out.n_tokens() > c.effective_max_tokens();
   s["layout"] = c.layout;
   s["shape"] = {3, out.height, out.width};
   s["pixels_sha256"] = sha256_hex({reinterpret_cast<const uint8_t*>(out.pixels.data()),

@@ -27,13 +27,16 @@ struct Preprocessed {
 };
 
 // Runs the contract on `img`; `name` names the image in errors. Throws ck::Error for a zero-size image or
-// one beyond the contract (token count above the effective max_tokens, sizes overflowing int).
-Preprocessed preprocess(const RgbImage& img, const PreprocessContract& contract, const std::string& name);
+// one beyond the contract: sizes overflowing int, or a token count above the effective max_tokens (only
+// extreme aspect ratios or min_tokens > max_tokens get there; llama.cpp would encode those anyway, ck's
+// encoder is planned for max_tokens). `allow_over_max_tokens` lifts the latter, for parity bisecting.
+Preprocessed preprocess(const RgbImage& img, const PreprocessContract& contract, const std::string& name,
+                        bool allow_over_max_tokens = false);
 
 // Intermediate stages, exposed for bisecting against the oracle:
 // the u8 image after resize+pad (before normalization) ...
 PadResize preprocess_u8(const RgbImage& img, const PreprocessContract& contract, const std::string& name,
-                        TargetSize* target_out = nullptr);
+                        bool allow_over_max_tokens = false, TargetSize* target_out = nullptr);
 // ... and the normalized interleaved image (clip_image_f32 layout, HWC, = ref_encode --preproc-out).
 std::vector<float> normalize_hwc(const RgbImage& img, const PreprocessContract& contract);
 

@@ -37,6 +37,7 @@ int body(int argc, char** argv) {
   CLI::App app{"ck-preprocess: decode an image (stb_image 2.30) and run the preprocess contract (mtmd-exact)"};
   std::string image, out, summary_path, u8_out, contract_path, layout = "planar";
   int min_tokens_override = -1, max_tokens_override = -1;
+  bool allow_over = false;
   ck::image::PreprocessContract c;
   std::vector<float> mean, stdv;
   app.add_option("image", image, "input image (PNG, JPEG, BMP, GIF, TGA, PSD, HDR, PIC, PNM); - = stdin")->required();
@@ -54,6 +55,8 @@ int body(int argc, char** argv) {
   app.add_option("--max-tokens", c.max_tokens, "without --contract: model max tokens")->capture_default_str();
   app.add_option("--image-min-tokens", min_tokens_override, "user override of min tokens (llama.cpp --image-min-tokens)");
   app.add_option("--image-max-tokens", max_tokens_override, "user override of max tokens (llama.cpp --image-max-tokens)");
+  app.add_flag("--allow-over-max-tokens", allow_over,
+               "process images whose target exceeds max_tokens (llama.cpp does; ck's encoder refuses them)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -74,7 +77,7 @@ int body(int argc, char** argv) {
   const std::string name = image == "-" ? "<stdin>" : image;
 
   if (!u8_out.empty()) {
-    const ck::image::PadResize pr = ck::image::preprocess_u8(img, c, name);
+    const ck::image::PadResize pr = ck::image::preprocess_u8(img, c, name, allow_over);
     ck::OutputFile f(u8_out);
     const std::string header = "P6\n" + std::to_string(pr.image.width) + " " + std::to_string(pr.image.height) + "\n255\n";
     f.write(header.data(), header.size());
@@ -82,7 +85,7 @@ int body(int argc, char** argv) {
     f.commit();
   }
 
-  ck::image::Preprocessed p = ck::image::preprocess(img, c, name);
+  ck::image::Preprocessed p = ck::image::preprocess(img, c, name, allow_over);
   if (!out.empty()) {
     std::vector<float> hwc;
     const std::vector<float>* data = &p.pixels;
