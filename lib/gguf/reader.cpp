@@ -68,7 +68,9 @@ class Cursor {
 
   std::string read_string(const std::string& what) {
     const uint64_t at = pos_;
-    const auto n = read<uint64_t>(what + " length");
+    if (remaining() < 8)  // checked here so the hot path builds no message string
+      error("truncated: " + what + " length (8 bytes) at offset " + u(pos_) + " exceeds file size " + u(size_));
+    const auto n = read<uint64_t>(what);
     if (n > remaining())
       error("truncated: string length " + u(n) + " at offset " + u(at) + " exceeds file size " + u(size_) + " (" +
             what + ")");
