@@ -1,0 +1,154 @@
+// llamafile tinyBLAS, float kernels.
+//
+// Mirrors tinyBLAS<8, __m256, __m256, TA, TB, float>::gemm_bloc (ggml/src/ggml-cpu/llamafile/sgemm.cpp, b10256;
+// the AVX/AVX2 instantiation chosen by llamafile_sgemm for (F32, F32) and (F16, F16)), per output element:
+//   Cv = 0 (8 lanes); for l = 0, 8, ..., k-8: Cv = _mm256_fmadd_ps(load(A_row + l), load(B_row + l), Cv)
+//   (F16 loads: _mm256_cvtph_ps, exact);  C = hsum(Cv) = (t0 + t2) + (t1 + t3), t_i = Cv[i] + Cv[i+4].
+// One accumulator per output, no k blocking. Upstream's tile shapes (RM x RN x BM picked by mnpack from m and the
+// thread count) and job distribution only decide who computes which output, never how — so ck tiles freely:
+// 4 x 3 register tiles with 16 ymm registers (AVX2), 4 x 6 with the 32 registers of AVX-512VL (same ymm math).
+#include "kernels/matmul_tinyblas.h"
+
+#include <immintrin.h>
+
+#include <cmath>
+
+#include "core/half.h"
+#include "kernels/hsum.h"
+#include "kernels/isa.h"
+
+namespace ck::kernels {
+
+namespace {
+
+// ---- scalar reference: the per-output arithmetic written out ---------------------------------------------------
+template <typename T>
+inline float to_f32(T v) {
+  if constexpr (sizeof(T) == 2) return fp16_to_fp32(v);
+  else return v;
+}
+
+template <typename T>
+void tinyblas_scalar(int64_t m, int64_t n, int64_t k, const T* A, int64_t lda, const T* B, int64_t ldb, float* C,
+                     int64_t ldc, int ith, int nth) {
+  const int64_t total = m * n;
+  const int64_t per = (total + nth - 1) / nth, e0 = std::min(total, per * ith), e1 = std::min(total, e0 + per);
+  for (int64_t e = e0; e < e1; ++e) {
+    const int64_t i = e % m, j = e / m;
+    float acc[8] = {};
+    for (int64_t l = 0; l < k; l += 8)
+      for (int z = 0; z < 8; ++z)
+        acc[z] = std::fmaf(to_f32(A[i * lda + l + z]), to_f32(B[j * ldb + l + z]), acc[z]);
+    C[j * ldc + i] = detail::hsum8_pairs02(acc);
+  }
+}
+
+// ---- SIMD: register-tiled, same per-output chain -----------------------------------------------------------------
+CK_TARGET_AVX2 __attribute__((always_inline)) inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
+CK_TARGET_AVX2 __attribute__((always_inline)) inline __m256 load8(const uint16_t* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
+template <int RM, int RN, typename T>
+CK_TARGET_AVX2 __attribute__((always_inline)) inline void bloc(int64_t k, const T* A, int64_t lda, const T* B,
+                                                               int64_t ldb, float* C, int64_t ldc, int64_t ii,
+                                                               int64_t jj) {
+  __m256 Cv[RN][RM];
+  for (int j = 0; j < RN; ++j)
+    for (int i = 0; i < RM; ++i) Cv[j][i] = _mm256_setzero_ps();
+  for (int64_t l = 0; l < k; l += 8) {
+    __m256 Av[RM];
+    for (int i = 0; i < RM; ++i) Av[i] = load8(A + lda * (ii + i) + l);
+    for (int j = 0; j < RN; ++j) {
+      const __m256 Bv = load8(B + ldb * (jj + j) + l);
+      for (int i = 0; i < RM; ++i) Cv[j][i] = _mm256_fmadd_ps(Av[i], Bv, Cv[j][i]);
+    }
+  }
+  for (int j = 0; j < RN; ++j)
+    for (int i = 0; i < RM; ++i) C[ldc * (jj + j) + (ii + i)] = detail::hsum8_pairs02(Cv[j][i]);
+}
+
+// Column remainder dispatch (rn < RN) for a fixed row tile height.
+template <int RM, int RN, typename T>
+CK_TARGET_AVX2 __attribute__((always_inline)) inline void bloc_cols(int rn, int64_t k, const T* A, int64_t lda,
+                                                                    const T* B, int64_t ldb, float* C, int64_t ldc,
+                                                                    int64_t ii, int64_t jj) {
+  if constexpr (RN >= 1) {
+    if (rn == RN) return bloc<RM, RN>(k, A, lda, B, ldb, C, ldc, ii, jj);
+    if constexpr (RN > 1) return bloc_cols<RM, RN - 1>(rn, k, A, lda, B, ldb, C, ldc, ii, jj);
+  }
+}
+
+// Jobs = (row tiles of RM) x (column tiles of RN), job = it + mt * jt; thread ith takes a contiguous range.
+// Rows m % RM left over are done with 1-row tiles.
+template <int RM, int RN, typename T>
+CK_TARGET_AVX2 __attribute__((always_inline)) inline void tinyblas_tiled(int64_t m, int64_t n, int64_t k, const T* A,
+                                                                         int64_t lda, const T* B, int64_t ldb,
+                                                                         float* C, int64_t ldc, int ith, int nth) {
+  const int64_t mt_full = m / RM, mrem = m % RM;
+  const int64_t mt = mt_full + mrem;  // leftover rows as single-row tiles
+  const int64_t nt = (n + RN - 1) / RN;
+  const int64_t jobs = mt * nt;
+  const int64_t per = (jobs + nth - 1) / nth, j0 = std::min(jobs, per * ith), j1 = std::min(jobs, j0 + per);
+  for (int64_t job = j0; job < j1; ++job) {
+    const int64_t it = job % mt, jt = job / mt;
+    const int64_t jj = jt * RN;
+    const int rn = static_cast<int>(std::min<int64_t>(RN, n - jj));
+    if (it < mt_full) {
+      bloc_cols<RM, RN>(rn, k, A, lda, B, ldb, C, ldc, it * RM, jj);
+    } else {
+      bloc_cols<1, RN>(rn, k, A, lda, B, ldb, C, ldc, mt_full * RM + (it - mt_full), jj);
+    }
+  }
+}
+
+}  // namespace
+
+void matmul_tinyblas_f32_scalar(int64_t m, int64_t n, int64_t k, const float* A, int64_t lda, const float* B,
+                                int64_t ldb, float* C, int64_t ldc, int ith, int nth) {
+  tinyblas_scalar(m, n, k, A, lda, B, ldb, C, ldc, ith, nth);
+}
+CK_TARGET_AVX2 void matmul_tinyblas_f32_avx2(int64_t m, int64_t n, int64_t k, const float* A, int64_t lda,
+                                             const float* B, int64_t ldb, float* C, int64_t ldc, int ith, int nth) {
+  tinyblas_tiled<4, 3>(m, n, k, A, lda, B, ldb, C, ldc, ith, nth);
+}
+CK_TARGET_AVX512 void matmul_tinyblas_f32_avx512(int64_t m, int64_t n, int64_t k, const float* A, int64_t lda,
+                                                 const float* B, int64_t ldb, float* C, int64_t ldc, int ith,
+                                                 int nth) {
+  tinyblas_tiled<4, 6>(m, n, k, A, lda, B, ldb, C, ldc, ith, nth);
+}
+void matmul_tinyblas_f32(int64_t m, int64_t n, int64_t k, const float* A, int64_t lda, const float* B, int64_t ldb,
+                         float* C, int64_t ldc, int ith, int nth) {
+  switch (active_isa()) {
+    case Isa::avx512: return matmul_tinyblas_f32_avx512(m, n, k, A, lda, B, ldb, C, ldc, ith, nth);
+    case Isa::avx2: return matmul_tinyblas_f32_avx2(m, n, k, A, lda, B, ldb, C, ldc, ith, nth);
+    case Isa::scalar: break;
+  }
+  matmul_tinyblas_f32_scalar(m, n, k, A, lda, B, ldb, C, ldc, ith, nth);
+}
+
+void matmul_tinyblas_f16_scalar(int64_t m, int64_t n, int64_t k, const uint16_t* A, int64_t lda, const uint16_t* B,
+                                int64_t ldb, float* C, int64_t ldc, int ith, int nth) {
+  tinyblas_scalar(m, n, k, A, lda, B, ldb, C, ldc, ith, nth);
+}
+CK_TARGET_AVX2 void matmul_tinyblas_f16_avx2(int64_t m, int64_t n, int64_t k, const uint16_t* A, int64_t lda,
+                                             const uint16_t* B, int64_t ldb, float* C, int64_t ldc, int ith,
+                                             int nth) {
+  tinyblas_tiled<4, 3>(m, n, k, A, lda, B, ldb, C, ldc, ith, nth);
+}
+CK_TARGET_AVX512 void matmul_tinyblas_f16_avx512(int64_t m, int64_t n, int64_t k, const uint16_t* A, int64_t lda,
+                                                 const uint16_t* B, int64_t ldb, float* C, int64_t ldc, int ith,
+                                                 int nth) {
+  tinyblas_tiled<4, 6>(m, n, k, A, lda, B, ldb, C, ldc, ith, nth);
+}
+void matmul_tinyblas_f16(int64_t m, int64_t n, int64_t k, const uint16_t* A, int64_t lda, const uint16_t* B,
+                         int64_t ldb, float* C, int64_t ldc, int ith, int nth) {
+  switch (active_isa()) {
+    case Isa::avx512: return matmul_tinyblas_f16_avx512(m, n, k, A, lda, B, ldb, C, ldc, ith, nth);
+    case Isa::avx2: return matmul_tinyblas_f16_avx2(m, n, k, A, lda, B, ldb, C, ldc, ith, nth);
+    case Isa::scalar: break;
+  }
+  matmul_tinyblas_f16_scalar(m, n, k, A, lda, B, ldb, C, ldc, ith, nth);
+}
+
+}  // namespace ck::kernels

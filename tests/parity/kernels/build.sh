@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Builds gen_goldens against the oracle's ggml static libraries (tests/parity/oracle, portable AVX2 build) and
+# regenerates tests/fixtures/kernels/*.ckg.zst. Not part of `make test`; run after changing kernel_cases.h or
+# when re-pinning the oracle, then review and commit the fixtures (and MANIFEST.json).
+#   CK_ORACLE_SRC   assembled llama.cpp tree   (default: build/oracle/src, else $CK_ORACLE_DIR/oracle-src)
+#   CK_ORACLE_BUILD oracle build with lib/*.a  (default: build/oracle/build-avx2, else $CK_ORACLE_DIR/oracle-build)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../../.." && pwd)
+src=${CK_ORACLE_SRC:-}
+bld=${CK_ORACLE_BUILD:-}
+if [[ -z $src ]]; then
+  if [[ -d $root/build/oracle/src/ggml ]]; then src=$root/build/oracle/src; else src=${CK_ORACLE_DIR:?set CK_ORACLE_DIR}/oracle-src; fi
+fi
+if [[ -z $bld ]]; then
+  if [[ -d $root/build/oracle/build-avx2/lib ]]; then bld=$root/build/oracle/build-avx2; else bld=${CK_ORACLE_DIR:?}/oracle-build; fi
+fi
+out=${1:-$root/tests/fixtures/kernels}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# Copy the libraries first: the oracle build may be rebuilt concurrently.
+cp "$bld"/lib/libggml-cpu.a "$bld"/lib/libggml-base.a "$work"/
+g++ -std=gnu++17 -O2 -I"$src/ggml/include" -I"$here" "$here/gen_goldens.cpp" -o "$work/gen_goldens" \
+  "$work/libggml-cpu.a" "$work/libggml-base.a" -fopenmp -lzstd -lm -lpthread
+mkdir -p "$out"
+"$work/gen_goldens" "$out"

@@ -1,0 +1,267 @@
+// Golden generator for lib/kernels: runs the oracle's own ggml (llama.cpp b10256, portable AVX2 build) on the
+// deterministic inputs of kernel_cases.h and writes tests/fixtures/kernels/<group>.ckg.zst.
+// Build and run with ./build.sh (links ${CK_ORACLE_BUILD}/lib/libggml-cpu.a etc.); not part of `make test`.
+//
+// Ops are run the way llama.cpp runs them: row conversions / quantizers / vec_dot through the public
+// ggml-cpu entry points (ggml_cpu_fp32_to_fp16, type_traits_cpu from_float and vec_dot), everything else as
+// one-op ggml graphs computed by ggml_graph_compute_with_ctx on 2 threads (GGML_USE_LLAMAFILE, as the oracle).
+#include <ggml-cpu.h>
+#include <ggml.h>
+#include <zstd.h>
+
+#include <cstdio>
+#include <functional>
+
+#include "kernel_cases.h"
+
+using namespace ck_kernel_cases;
+
+namespace {
+
+struct Group {
+  std::vector<std::pair<std::string, std::vector<uint8_t>>> recs;
+  template <typename T>
+  void add(const std::string& name, const std::vector<T>& v) { recs.emplace_back(name, bytes_of(v)); }
+  void fingerprint(const std::string& c, std::initializer_list<std::pair<const void*, size_t>> inputs) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (auto [p, n] : inputs) h = fnv1a(p, n, h);
+    add(c + "/inputs_fnv", std::vector<uint64_t>{h});
+  }
+  void write(const std::string& path) {
+    const std::vector<uint8_t> raw = serialize(recs);
+    std::vector<uint8_t> comp(ZSTD_compressBound(raw.size()));
+    const size_t n = ZSTD_compress(comp.data(), comp.size(), raw.data(), raw.size(), 19);
+    if (ZSTD_isError(n)) throw std::runtime_error("zstd");
+    FILE* f = std::fopen(path.c_str(), "wb");
+    if (!f) throw std::runtime_error(path + ": cannot write");
+    std::fwrite(comp.data(), 1, n, f);
+    std::fclose(f);
+    std::printf("%s: %zu records, %zu -> %zu bytes\n", path.c_str(), recs.size(), raw.size(), n);
+  }
+};
+
+struct Ctx {
+  ggml_context* ctx;
+  Ctx() {
+    ggml_init_params p = {size_t(512) << 20, nullptr, false};
+    ctx = ggml_init(p);
+  }
+  ~Ctx() { ggml_free(ctx); }
+  ggml_tensor* f32(int64_t n0, int64_t n1, const std::vector<float>& v) {
+    ggml_tensor* t = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, n0, n1);
+    std::memcpy(t->data, v.data(), v.size() * 4);
+    return t;
+  }
+  std::vector<float> run(ggml_tensor* out, int nth = 2) {
+    ggml_cgraph* gf = ggml_new_graph(ctx);
+    ggml_build_forward_expand(gf, out);
+    if (ggml_graph_compute_with_ctx(ctx, gf, nth) != GGML_STATUS_SUCCESS) throw std::runtime_error("compute");
+    std::vector<float> r(ggml_nelements(out));
+    std::memcpy(r.data(), out->data, r.size() * 4);
+    return r;
+  }
+};
+
+void gen_convert(const std::string& dir) {
+  Group g;
+  for (size_t n : {size_t(1027), size_t(4096)}) {
+    const std::string c = "fp32_to_fp16/n=" + std::to_string(n);
+    auto x = special_vec(c, n);
+    std::vector<uint16_t> y(n);
+    ggml_cpu_fp32_to_fp16(x.data(), reinterpret_cast<ggml_fp16_t*>(y.data()), n);
+    g.fingerprint(c, {{x.data(), n * 4}});
+    g.add(c + "/y", y);
+    const std::string cb = "fp32_to_bf16/n=" + std::to_string(n);
+    auto xb = special_vec(cb, n);
+    std::vector<uint16_t> yb(n);
+    ggml_cpu_fp32_to_bf16(xb.data(), reinterpret_cast<ggml_bf16_t*>(yb.data()), n);
+    g.fingerprint(cb, {{xb.data(), n * 4}});
+    g.add(cb + "/y", yb);
+  }
+  std::vector<uint16_t> all(65536);
+  for (int i = 0; i < 65536; ++i) all[i] = static_cast<uint16_t>(i);
+  std::vector<float> y(65536);
+  ggml_cpu_fp16_to_fp32(reinterpret_cast<const ggml_fp16_t*>(all.data()), y.data(), 65536);
+  g.add("fp16_to_fp32/all/fnv", std::vector<uint64_t>{fnv1a(y.data(), y.size() * 4)});
+  ggml_cpu_bf16_to_fp32(reinterpret_cast<const ggml_bf16_t*>(all.data()), y.data(), 65536);
+  g.add("bf16_to_fp32/all/fnv", std::vector<uint64_t>{fnv1a(y.data(), y.size() * 4)});
+  g.write(dir + "/convert.ckg.zst");
+}
+
+void gen_quantize(const std::string& dir) {
+  Group g;
+  {
+    const size_t rows = 4, k = 4096;
+    const std::string c = "q8_0/r=4,k=4096";
+    auto x = quant_input(c, rows, k, 32);
+    std::vector<uint8_t> y(rows * k / 32 * 34, 0);
+    for (size_t r = 0; r < rows; ++r)
+      ggml_get_type_traits_cpu(GGML_TYPE_Q8_0)->from_float(x.data() + r * k, y.data() + r * k / 32 * 34, k);
+    g.fingerprint(c, {{x.data(), x.size() * 4}});
+    g.add(c + "/y", y);
+  }
+  {
+    const size_t rows = 4, k = 4096;
+    const std::string c = "q8_K/r=4,k=4096";
+    auto x = quant_input(c, rows, k, 256);
+    std::vector<uint8_t> y(rows * k / 256 * 292, 0);  // zero-filled: upstream leaves bsums of all-zero blocks alone
+    for (size_t r = 0; r < rows; ++r)
+      ggml_get_type_traits_cpu(GGML_TYPE_Q8_K)->from_float(x.data() + r * k, y.data() + r * k / 256 * 292, k);
+    g.fingerprint(c, {{x.data(), x.size() * 4}});
+    g.add(c + "/y", y);
+  }
+  g.write(dir + "/quantize.ckg.zst");
+}
+
+void gen_act(const std::string& dir) {
+  Group g;
+  {  // every fp16 value as input: checks the whole GELU table
+    std::vector<float> x(65536);
+    for (int i = 0; i < 65536; ++i) x[i] = ggml_fp16_to_fp32(static_cast<ggml_fp16_t>(i));
+    Ctx c;
+    auto y = c.run(ggml_gelu(c.ctx, c.f32(65536, 1, x)));
+    g.fingerprint("gelu/all_f16", {{x.data(), x.size() * 4}});
+    g.add("gelu/all_f16/y", y);
+  }
+  for (auto [rows, n] : {std::pair<int, int>{3, 4096}, {2, 1027}}) {
+    const std::string sfx = "/r=" + std::to_string(rows) + ",n=" + std::to_string(n);
+    {
+      const std::string c = "gelu" + sfx;
+      auto x = act_vec(c, size_t(rows) * n);
+      Ctx cx;
+      auto y = cx.run(ggml_gelu(cx.ctx, cx.f32(n, rows, x)));
+      g.fingerprint(c, {{x.data(), x.size() * 4}});
+      g.add(c + "/y", y);
+    }
+    {
+      const std::string c = "silu" + sfx;
+      auto x = act_vec(c, size_t(rows) * n);
+      Ctx cx;
+      auto y = cx.run(ggml_silu(cx.ctx, cx.f32(n, rows, x)));
+      g.fingerprint(c, {{x.data(), x.size() * 4}});
+      g.add(c + "/y", y);
+    }
+    {
+      const std::string c = "swiglu" + sfx;
+      auto x = act_vec(c + "/gate", size_t(rows) * n);
+      auto u = act_vec(c + "/up", size_t(rows) * n, -3.0f, 3.0f);
+      Ctx cx;
+      auto y = cx.run(ggml_swiglu_split(cx.ctx, cx.f32(n, rows, x), cx.f32(n, rows, u)));
+      g.fingerprint(c, {{x.data(), x.size() * 4}, {u.data(), u.size() * 4}});
+      g.add(c + "/y", y);
+    }
+  }
+  g.write(dir + "/act.ckg.zst");
+}
+
+void gen_norm(const std::string& dir) {
+  Group g;
+  const float eps = 1e-6f;
+  for (auto [rows, n] : {std::pair<int, int>{3, 1024}, {3, 1152}, {2, 1027}, {2, 4096}}) {
+    const std::string c = "norm/r=" + std::to_string(rows) + ",n=" + std::to_string(n);
+    auto x = uniform_vec(c + "/x", size_t(rows) * n, -2.5f, 4.0f);
+    auto w = uniform_vec(c + "/w", n, 0.5f, 1.5f);
+    auto b = uniform_vec(c + "/b", n, -0.5f, 0.5f);
+    Ctx cx;
+    ggml_tensor* xt = cx.f32(n, rows, x);
+    auto y_plain = cx.run(ggml_norm(cx.ctx, xt, eps));
+    Ctx cx2;
+    auto y_wb = cx2.run(ggml_add(cx2.ctx, ggml_mul(cx2.ctx, ggml_norm(cx2.ctx, cx2.f32(n, rows, x), eps), cx2.f32(n, 1, w)),
+                                 cx2.f32(n, 1, b)));
+    g.fingerprint(c, {{x.data(), x.size() * 4}, {w.data(), w.size() * 4}, {b.data(), b.size() * 4}});
+    g.add(c + "/y", y_plain);
+    g.add(c + "/y_wb", y_wb);
+  }
+  for (auto [rows, n] : {std::pair<int, int>{3, 2048}, {8, 128}, {2, 1027}}) {
+    const std::string c = "rms/r=" + std::to_string(rows) + ",n=" + std::to_string(n);
+    auto x = uniform_vec(c + "/x", size_t(rows) * n, -3.0f, 3.0f);
+    auto w = uniform_vec(c + "/w", n, 0.5f, 1.5f);
+    Ctx cx;
+    auto y_plain = cx.run(ggml_rms_norm(cx.ctx, cx.f32(n, rows, x), eps));
+    Ctx cx2;
+    auto y_w = cx2.run(ggml_mul(cx2.ctx, ggml_rms_norm(cx2.ctx, cx2.f32(n, rows, x), eps), cx2.f32(n, 1, w)));
+    g.fingerprint(c, {{x.data(), x.size() * 4}, {w.data(), w.size() * 4}});
+    g.add(c + "/y", y_plain);
+    g.add(c + "/y_w", y_w);
+  }
+  g.write(dir + "/norm.ckg.zst");
+}
+
+void gen_dot(const std::string& dir) {
+  Group g;
+  for (int n : {64, 72, 768, 1027, 4096, 4304, 6144}) {
+    const std::string c = "dot_f16/n=" + std::to_string(n);
+    auto x = f16_weights(c + "/x", n);
+    auto y = f16_weights(c + "/y", n);
+    float s = 0;
+    ggml_get_type_traits_cpu(GGML_TYPE_F16)->vec_dot(n, &s, 0, x.data(), 0, y.data(), 0, 1);
+    g.fingerprint(c, {{x.data(), x.size() * 2}, {y.data(), y.size() * 2}});
+    g.add(c + "/s", std::vector<float>{s});
+  }
+  for (int n : {32, 1024, 4096, 6144}) {
+    for (int qmin : {-127, -128}) {
+      const std::string c = "dot_q8_0/n=" + std::to_string(n) + ",qmin=" + std::to_string(qmin);
+      auto x = q8_0_blocks(c + "/x", n / 32, qmin);
+      auto y = q8_0_blocks(c + "/y", n / 32, qmin);
+      float s = 0;
+      ggml_get_type_traits_cpu(GGML_TYPE_Q8_0)->vec_dot(n, &s, 0, x.data(), 0, y.data(), 0, 1);
+      g.fingerprint(c, {{x.data(), x.size()}, {y.data(), y.size()}});
+      g.add(c + "/s", std::vector<float>{s});
+    }
+  }
+  g.write(dir + "/dot.ckg.zst");
+}
+
+void gen_matmul(const std::string& dir) {
+  Group g;
+  struct MM { const char* type; int m, n, k; };
+  const MM cases[] = {{"f16", 64, 7, 1024}, {"f16", 64, 1, 1024}, {"f16", 30, 5, 1024}, {"f16", 32, 9, 4096},
+                      {"f16", 16, 2, 6144}, {"f16", 8, 3, 1020},  {"f32", 32, 5, 1024}, {"f32", 20, 2, 768},
+                      {"q8_0", 32, 5, 1024}, {"q8_0", 32, 1, 4096}, {"q8_0", 12, 3, 4096}};
+  for (const MM& mm : cases) {
+    const std::string c = std::string("mm_") + mm.type + "/m=" + std::to_string(mm.m) + ",n=" + std::to_string(mm.n) +
+                          ",k=" + std::to_string(mm.k);
+    auto x = uniform_vec(c + "/x", size_t(mm.n) * mm.k, -2.0f, 2.0f);
+    Ctx cx;
+    ggml_tensor* w;
+    uint64_t h = 0xcbf29ce484222325ull;
+    if (std::string(mm.type) == "f16") {
+      auto wv = f16_weights(c + "/w", size_t(mm.m) * mm.k);
+      w = ggml_new_tensor_2d(cx.ctx, GGML_TYPE_F16, mm.k, mm.m);
+      std::memcpy(w->data, wv.data(), wv.size() * 2);
+      h = fnv1a(wv.data(), wv.size() * 2, h);
+    } else if (std::string(mm.type) == "f32") {
+      auto wv = uniform_vec(c + "/w", size_t(mm.m) * mm.k, -0.1f, 0.1f);
+      w = cx.f32(mm.k, mm.m, wv);
+      h = fnv1a(wv.data(), wv.size() * 4, h);
+    } else {
+      auto wv = q8_0_blocks(c + "/w", size_t(mm.m) * mm.k / 32, -127);
+      w = ggml_new_tensor_2d(cx.ctx, GGML_TYPE_Q8_0, mm.k, mm.m);
+      std::memcpy(w->data, wv.data(), wv.size());
+      h = fnv1a(wv.data(), wv.size(), h);
+    }
+    h = fnv1a(x.data(), x.size() * 4, h);
+    auto y = cx.run(ggml_mul_mat(cx.ctx, w, cx.f32(mm.k, mm.n, x)));
+    g.add(c + "/inputs_fnv", std::vector<uint64_t>{h});
+    g.add(c + "/y", y);
+  }
+  g.write(dir + "/matmul.ckg.zst");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: gen_goldens <out-dir>\n");
+    return 2;
+  }
+  ggml_cpu_init();
+  const std::string dir = argv[1];
+  gen_convert(dir);
+  gen_quantize(dir);
+  gen_act(dir);
+  gen_norm(dir);
+  gen_dot(dir);
+  gen_matmul(dir);
+  return 0;
+}

@@ -1,0 +1,248 @@
+// Shared by the golden generator (gen_goldens.cpp, linked against the oracle's ggml) and the unit tests
+// (tests/unit/kernels_*_test.cpp): deterministic inputs and the golden fixture container.
+//
+// Inputs are not stored in the fixtures: both sides regenerate them from the case name with the integer-only
+// generator below (bit-identical on every machine), and each fixture stores a fingerprint of the inputs it was
+// made from, so a drift in input generation is reported as such and never as a kernel mismatch.
+//
+// Fixture file (tests/fixtures/kernels/<group>.ckg.zst): one zstd frame holding
+//   "CKKGOLD1", then records { u32 name_len, name, u64 nbytes, bytes }.
+// Record names: "<case>/<tensor>" ("<case>/inputs_fnv" = u64 FNV-1a of all generated input bytes).
+#pragma once
+#include <zstd.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace ck_kernel_cases {
+
+// ---- deterministic inputs ----------------------------------------------------------------------------------------
+struct Rng {
+  uint64_t s;
+  explicit Rng(const std::string& name) : s(0x9E3779B97F4A7C15ull) {
+    for (unsigned char c : name) s = (s ^ c) * 0x100000001B3ull;
+  }
+  uint64_t next() {  // splitmix64
+    uint64_t z = (s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+  // Uniform in [lo, hi): 24 random bits scaled exactly, then one float fma-free affine map (deterministic).
+  float uniform(float lo, float hi) {
+    const float u = static_cast<float>(next() >> 40) * (1.0f / 16777216.0f);
+    return lo + (hi - lo) * u;
+  }
+  // Random float with a random exponent in [emin, emax] and random sign: exercises rounding at every scale.
+  float wide(int emin, int emax) {
+    const uint64_t r = next();
+    const uint32_t e = static_cast<uint32_t>(emin + static_cast<int>((r >> 32) % static_cast<uint64_t>(emax - emin + 1)));
+    uint32_t bits = ((r & 1) << 31) | ((e + 127u) << 23) | static_cast<uint32_t>((r >> 8) & 0x7fffff);
+    float f;
+    std::memcpy(&f, &bits, 4);
+    return f;
+  }
+};
+
+inline float from_bits(uint32_t u) {
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+inline std::vector<float> uniform_vec(const std::string& name, size_t n, float lo, float hi) {
+  Rng r(name);
+  std::vector<float> v(n);
+  for (auto& x : v) x = r.uniform(lo, hi);
+  return v;
+}
+
+// Wide-range values plus the awkward ones (zeros, ties at fp16/bf16 rounding points, overflow, subnormals,
+// infinities, NaNs with payloads), scattered at fixed positions including the last 3 (the scalar tail).
+inline std::vector<float> special_vec(const std::string& name, size_t n) {
+  Rng r(name);
+  std::vector<float> v(n);
+  for (auto& x : v) x = r.wide(-30, 18);
+  const uint32_t specials[] = {0x00000000u, 0x80000000u, 0x7f800000u, 0xff800000u, 0x7fc00000u, 0xffc00000u,
+                               0x7fc12345u, 0x7f800001u, 0xffa00abcu, 0x477fe000u, 0x477ff000u, 0x47800000u,
+                               0x33000000u, 0x33000001u, 0x387fc000u, 0x38800000u, 0x3f801000u, 0x3f803000u,
+                               0x3f808000u, 0x3f818000u, 0x00000001u, 0x807fffffu, 0x7f7fffffu, 0x3f7fffffu};
+  const size_t ns = sizeof(specials) / sizeof(specials[0]);
+  for (size_t i = 0; i < ns && i * 37 < n; ++i) v[i * 37] = from_bits(specials[i]);
+  for (size_t i = 0; i < 3 && i < n; ++i) v[n - 1 - i] = from_bits(specials[(i * 5 + 4) % ns]);
+  return v;
+}
+
+inline uint64_t fnv1a(const void* p, size_t n, uint64_t h = 0xcbf29ce484222325ull) {
+  const unsigned char* b = static_cast<const unsigned char*>(p);
+  for (size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 0x100000001b3ull;
+  return h;
+}
+
+
+// ---- per-group input generators (names are the case names) ---------------------------------------------------------
+// Activations: mostly moderate, every 11th element large (reaches ggml_v_expf's |n| > 126 / > 192 branches).
+inline std::vector<float> act_vec(const std::string& name, size_t n, float lo = -12.0f, float hi = 12.0f) {
+  Rng r(name);
+  std::vector<float> v(n);
+  for (size_t i = 0; i < n; ++i) v[i] = (i % 11 == 5) ? r.uniform(-150.0f, 150.0f) : r.uniform(lo, hi);
+  return v;
+}
+
+// Random fp16 bit patterns with |x| in [2^-6, 2^0): typical weight magnitudes, no conversion needed.
+inline std::vector<uint16_t> f16_weights(const std::string& name, size_t n) {
+  Rng r(name);
+  std::vector<uint16_t> v(n);
+  for (auto& h : v) {
+    const uint64_t b = r.next();
+    h = static_cast<uint16_t>(((b & 1) << 15) | ((9 + (b >> 8) % 6) << 10) | ((b >> 20) & 0x3ff));
+  }
+  return v;
+}
+
+// Raw Q8_0 blocks (34 bytes: fp16 d, 32 int8): d with |d| in [2^-10, 2^-6), quants uniform in [qmin, 127].
+inline std::vector<uint8_t> q8_0_blocks(const std::string& name, size_t nblocks, int qmin) {
+  Rng r(name);
+  std::vector<uint8_t> v(nblocks * 34);
+  for (size_t b = 0; b < nblocks; ++b) {
+    const uint64_t x = r.next();
+    const uint16_t d = static_cast<uint16_t>((5 + (x >> 8) % 4) << 10 | ((x >> 20) & 0x3ff));
+    std::memcpy(&v[b * 34], &d, 2);
+    for (int i = 0; i < 32; ++i) {
+      const int q = qmin + static_cast<int>(r.next() % static_cast<uint64_t>(128 - qmin));
+      v[b * 34 + 2 + i] = static_cast<uint8_t>(static_cast<int8_t>(q));
+    }
+  }
+  return v;
+}
+
+// Quantizer inputs: uniform rows, with one all-zero block, one tiny block and one huge-range block per row.
+inline std::vector<float> quant_input(const std::string& name, size_t rows, size_t k, size_t block) {
+  std::vector<float> v = uniform_vec(name, rows * k, -3.0f, 3.0f);
+  for (size_t r = 0; r < rows; ++r) {
+    float* x = v.data() + r * k;
+    for (size_t i = 0; i < block; ++i) x[block + i] = 0.0f;
+    if (k >= 3 * block)
+      for (size_t i = 0; i < block; ++i) x[2 * block + i] *= 1e-20f;
+    if (k >= 4 * block)
+      for (size_t i = 0; i < block; ++i) x[3 * block + i] *= 1e20f;
+  }
+  return v;
+}
+
+// ---- fixture container -------------------------------------------------------------------------------------------
+using Records = std::map<std::string, std::vector<uint8_t>>;
+
+inline std::vector<uint8_t> serialize(const std::vector<std::pair<std::string, std::vector<uint8_t>>>& recs) {
+  std::vector<uint8_t> out(8);
+  std::memcpy(out.data(), "CKKGOLD1", 8);
+  for (const auto& [name, data] : recs) {
+    const uint32_t nl = static_cast<uint32_t>(name.size());
+    const uint64_t nb = data.size();
+    const size_t o = out.size();
+    out.resize(o + 4 + nl + 8 + nb);
+    std::memcpy(&out[o], &nl, 4);
+    std::memcpy(&out[o + 4], name.data(), nl);
+    std::memcpy(&out[o + 4 + nl], &nb, 8);
+    if (nb) std::memcpy(&out[o + 12 + nl], data.data(), nb);
+  }
+  return out;
+}
+
+inline Records load_fixture(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) throw std::runtime_error(path + ": cannot open golden fixture");
+  std::vector<uint8_t> comp;
+  uint8_t buf[65536];
+  size_t got;
+  while ((got = std::fread(buf, 1, sizeof buf, f)) > 0) comp.insert(comp.end(), buf, buf + got);
+  std::fclose(f);
+  const unsigned long long size = ZSTD_getFrameContentSize(comp.data(), comp.size());
+  if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN)
+    throw std::runtime_error(path + ": not a zstd frame with a known size");
+  std::vector<uint8_t> raw(size);
+  const size_t r = ZSTD_decompress(raw.data(), raw.size(), comp.data(), comp.size());
+  if (ZSTD_isError(r) || r != size) throw std::runtime_error(path + ": zstd decompression failed");
+  if (raw.size() < 8 || std::memcmp(raw.data(), "CKKGOLD1", 8) != 0)
+    throw std::runtime_error(path + ": bad magic (expected CKKGOLD1)");
+  Records recs;
+  size_t o = 8;
+  while (o < raw.size()) {
+    uint32_t nl;
+    uint64_t nb;
+    if (o + 4 > raw.size()) throw std::runtime_error(path + ": truncated record");
+    std::memcpy(&nl, &raw[o], 4);
+    if (o + 12 + nl > raw.size()) throw std::runtime_error(path + ": truncated record");
+    std::string name(reinterpret_cast<const char*>(&raw[o + 4]), nl);
+    std::memcpy(&nb, &raw[o + 4 + nl], 8);
+    if (o + 12 + nl + nb > raw.size()) throw std::runtime_error(path + ": truncated record " + name);
+    recs[name].assign(raw.begin() + static_cast<std::ptrdiff_t>(o + 12 + nl),
+                      raw.begin() + static_cast<std::ptrdiff_t>(o + 12 + nl + nb));
+    o += 12 + nl + nb;
+  }
+  return recs;
+}
+
+template <typename T>
+std::vector<uint8_t> bytes_of(const std::vector<T>& v) {
+  std::vector<uint8_t> b(v.size() * sizeof(T));
+  if (!b.empty()) std::memcpy(b.data(), v.data(), b.size());
+  return b;
+}
+
+}  // namespace ck_kernel_cases
+
+// ---- test-side helpers ---------------------------------------------------------------------------------------------
+#ifdef CK_SOURCE_DIR
+namespace ck_kernel_cases {
+inline const Records& fixture(const std::string& group) {
+  static std::map<std::string, Records> cache;
+  auto it = cache.find(group);
+  if (it == cache.end())
+    it = cache.emplace(group, load_fixture(std::string(CK_SOURCE_DIR) + "/tests/fixtures/kernels/" + group + ".ckg.zst"))
+             .first;
+  return it->second;
+}
+inline const std::vector<uint8_t>& golden(const std::string& group, const std::string& name) {
+  const Records& r = fixture(group);
+  auto it = r.find(name);
+  if (it == r.end()) throw std::runtime_error(group + ": no golden record " + name);
+  return it->second;
+}
+inline uint64_t golden_u64(const std::string& group, const std::string& name) {
+  uint64_t v;
+  const auto& b = golden(group, name);
+  if (b.size() != 8) throw std::runtime_error(group + ": record " + name + " is not a u64");
+  std::memcpy(&v, b.data(), 8);
+  return v;
+}
+inline uint64_t fingerprint(std::initializer_list<std::pair<const void*, size_t>> inputs) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (auto [p, n] : inputs) h = fnv1a(p, n, h);
+  return h;
+}
+// "" if equal, else where the first difference is (element index of elem_size-byte elements).
+inline std::string first_diff(const void* got, const std::vector<uint8_t>& want, size_t nbytes, size_t elem_size) {
+  if (want.size() != nbytes) return "size " + std::to_string(nbytes) + " != golden " + std::to_string(want.size());
+  const uint8_t* g = static_cast<const uint8_t*>(got);
+  for (size_t i = 0; i < nbytes; ++i)
+    if (g[i] != want[i]) {
+      size_t e = i / elem_size;
+      uint64_t gv = 0, wv = 0;
+      std::memcpy(&gv, g + e * elem_size, elem_size < 8 ? elem_size : 8);
+      std::memcpy(&wv, want.data() + e * elem_size, elem_size < 8 ? elem_size : 8);
+      char buf[160];
+      std::snprintf(buf, sizeof buf, "first difference at element %zu: got 0x%llx, golden 0x%llx", e,
+                    static_cast<unsigned long long>(gv), static_cast<unsigned long long>(wv));
+      return buf;
+    }
+  return "";
+}
+}  // namespace ck_kernel_cases
+#endif
