@@ -24,10 +24,10 @@ PadResize preprocess_u8(const RgbImage& img, const PreprocessContract& c, const 
   // where llama.cpp would go on and encode it.
   const int64_t tokens = (static_cast<int64_t>(t.width) / c.align()) * (t.height / c.align());
   if (static_cast<int64_t>(t.width) * t.height * 3 > INT_MAX ||
-      (tokens > c.effective_max_tokens() && !allow_over_max_tokens)) {
+      (tokens > c.max_tokens() && !allow_over_max_tokens)) {
     fail(name, "image " + std::to_string(img.width) + "x" + std::to_string(img.height) + " preprocesses to " +
                    std::to_string(t.width) + "x" + std::to_string(t.height) + " (" + std::to_string(tokens) +
-                   " tokens), beyond the contract's max_tokens " + std::to_string(c.effective_max_tokens()));
+                   " tokens), beyond the contract's max_tokens " + std::to_string(c.max_tokens()));
   }
   return resize_with_pad_ceil(img, t.width, t.height, c.pad_color);
 }
@@ -35,7 +35,7 @@ PadResize preprocess_u8(const RgbImage& img, const PreprocessContract& c, const 
 std::vector<float> normalize_hwc(const RgbImage& img, const PreprocessContract& c) {
   std::vector<float> out(img.rgb.size());
   // clip_image_f32::from_u8: (float)u8 / 255.0f (a division, not a multiply by 1/255) ...
-  for (size_t i = 0; i < img.rgb.size(); ++i) out[i] = static_cast<float>(img.rgb[i]) / 255.0f;
+  for (size_t i = 0; i < img.rgb.size(); ++i) out[i] = static_cast<float>(img.rgb[i]) / c.pixel_divisor;  // 255.0f
   // ... then normalize: (x - mean[c]) / std[c], again a division, per interleaved pixel.
   const size_t n_pixels = img.rgb.size() / 3;
   for (size_t i = 0; i < n_pixels; ++i) {
@@ -74,9 +74,9 @@ Preprocessed preprocess(const RgbImage& img, const PreprocessContract& c, const 
   s["version"] = 1;
   s["decoder"] = decoder_version();
   s["contract"] = contract_to_json(c);
-  s["min_tokens"] = c.effective_min_tokens();
-  s["max_tokens"] = c.effective_max_tokens();
-  s["custom_min_tokens"] = c.custom_min_tokens > 0;
+  s["min_tokens"] = c.min_tokens();
+  s["max_tokens"] = c.max_tokens();
+  s["custom_min_tokens"] = c.custom_min_tokens > 0;  // --image-min-tokens given
   s["custom_max_tokens"] = c.custom_max_tokens > 0;
   s["min_pixels"] = c.min_pixels();
   s["max_pixels"] = c.max_pixels();
@@ -89,7 +89,7 @@ Preprocessed preprocess(const RgbImage& img, const PreprocessContract& c, const 
   s["patches"] = {{"x", out.width / c.patch_size}, {"y", out.height / c.patch_size}};
   s["grid"] = {{"nx", out.nx}, {"ny", out.ny}};
   s["n_tokens"] = out.n_tokens();
-  s["over_max_tokens"] = out.n_tokens() > c.effective_max_tokens();
+  s["over_max_tokens"] = out.n_tokens() > c.max_tokens();
   s["layout"] = c.layout;
   s["shape"] = {3, out.height, out.width};
   s["pixels_sha256"] = sha256_hex({reinterpret_cast<const uint8_t*>(out.pixels.data()),

@@ -48,11 +48,11 @@ int body(int argc, char** argv) {
   app.add_option("--summary", summary_path, "write the summary JSON here instead of stdout");
   app.add_option("--contract", contract_path, "preprocess contract JSON, or a weights manifest with a \"preprocess\" section");
   app.add_option("--patch-size", c.patch_size, "without --contract: patch size")->capture_default_str();
-  app.add_option("--merge", c.merge, "without --contract: spatial merge")->capture_default_str();
+  app.add_option("--merge", c.n_merge, "without --contract: spatial merge (n_merge)")->capture_default_str();
   app.add_option("--mean", mean, "without --contract: image_mean (3 values)")->expected(3);
   app.add_option("--std", stdv, "without --contract: image_std (3 values)")->expected(3);
-  app.add_option("--min-tokens", c.min_tokens, "without --contract: model min tokens")->capture_default_str();
-  app.add_option("--max-tokens", c.max_tokens, "without --contract: model max tokens")->capture_default_str();
+  app.add_option("--min-tokens", c.image_min_tokens, "without --contract: model min tokens")->capture_default_str();
+  app.add_option("--max-tokens", c.image_max_tokens, "without --contract: model max tokens")->capture_default_str();
   app.add_option("--image-min-tokens", min_tokens_override, "user override of min tokens (llama.cpp --image-min-tokens)");
   app.add_option("--image-max-tokens", max_tokens_override, "user override of max tokens (llama.cpp --image-max-tokens)");
   app.add_flag("--allow-over-max-tokens", allow_over,
