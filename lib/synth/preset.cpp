@@ -1,0 +1,56 @@
+#include "synth/preset.h"
+
+#include "core/error.h"
+
+namespace ck::synth {
+
+namespace {
+constexpr int kQwenVocab = 151936;  // Qwen3 checkpoints' vocab_size (embed_tokens rows)
+
+const std::vector<Preset>& all() {
+  // Field order: name | v_hidden v_layers v_heads v_ffn v_patch v_merge v_npos v_deepstack |
+  // t_hidden t_layers t_heads t_kv_heads t_head_dim t_ffn theta sections ctx eps tied std n_vocab
+  static const std::vector<Preset> presets = {
+      {"tiny", 64, 4, 4, 256, 16, 2, 256, {1, 2},
+       64, 4, 4, 2, 16, 192, 5e6f, {4, 2, 2, 0}, 262144, 1e-6f, true, 0.1f, kQwenVocab},
+      {"small", 256, 6, 4, 1024, 16, 2, 2304, {1, 3, 5},
+       256, 6, 4, 2, 64, 768, 5e6f, {12, 10, 10, 0}, 262144, 1e-6f, true, 0.05f, kQwenVocab},
+      {"2b", 1024, 24, 16, 4096, 16, 2, 2304, {5, 11, 17},
+       2048, 28, 16, 8, 128, 6144, 5e6f, {24, 20, 20, 0}, 262144, 1e-6f, true, 0.02f, kQwenVocab},
+  };
+  return presets;
+}
+}  // namespace
+
+std::vector<std::string> preset_names() {
+  std::vector<std::string> n;
+  for (const auto& p : all()) n.push_back(p.name);
+  return n;
+}
+
+const Preset& preset(const std::string& name) {
+  for (const auto& p : all())
+    if (p.name == name) return p;
+  std::string known;
+  for (const auto& n : preset_names()) known += (known.empty() ? "" : ", ") + n;
+  throw Error("unknown preset '" + name + "' (known: " + known + ")");
+}
+
+void check_preset(const Preset& p) {
+  auto need = [&](bool ok, const char* what) {
+    if (!ok) throw Error("preset '" + p.name + "': " + what);
+  };
+  int sec = 0;
+  for (int s : p.t_sections) sec += s;
+  need(p.t_sections.size() == 4, "rope sections must have 4 entries");
+  need(sec * 2 == p.t_head_dim, "rope sections must sum to head_dim/2");
+  need(p.v_hidden % p.v_heads == 0, "vision hidden must be a multiple of the head count");
+  need((p.v_hidden / p.v_heads) % 4 == 0, "vision m-rope needs d_head % 4 == 0");
+  int n = 0;
+  while (n * n < p.v_npos) ++n;
+  need(n * n == p.v_npos, "vision position count must be a square");
+  need(p.v_merge == 2, "the clip qwen3vl graph hard-codes a 2x2 merge");
+  for (int l : p.v_deepstack) need(l >= 0 && l < p.v_layers, "deepstack layer out of range");
+}
+
+}  // namespace ck::synth

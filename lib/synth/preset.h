@@ -1,0 +1,31 @@
+// Model presets of ck-synth: the dimensions of synth_qwen3vl.py's PRESETS (tiny, small, 2b).
+// 2b = Qwen/Qwen3-VL-2B-Instruct as convert_hf_to_gguf.py writes it.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace ck::synth {
+
+struct Preset {
+  std::string name;
+  // vision encoder (mmproj)
+  int v_hidden, v_layers, v_heads, v_ffn, v_patch, v_merge, v_npos;
+  std::vector<int> v_deepstack;  // absolute ViT layer indices with a deepstack merger
+  // text decoder
+  int t_hidden, t_layers, t_heads, t_kv_heads, t_head_dim, t_ffn;
+  float t_rope_theta;
+  std::vector<int> t_sections;  // M-RoPE sections, padded to 4 with 0
+  int t_ctx;
+  float t_eps;
+  bool tied;   // tie_word_embeddings: no output.weight, llama.cpp reuses token_embd
+  float std;   // spread of matmul weights and biases (python: ~0.8/sqrt(hidden))
+  int n_vocab; // tokens written (the converter pads the tokenizer to the checkpoint's vocab)
+};
+
+// The preset called `name`; throws ck::Error naming the known presets otherwise.
+const Preset& preset(const std::string& name);
+std::vector<std::string> preset_names();
+// The same consistency checks as synth_qwen3vl.py check_preset (rope sections, head dims, position grid).
+void check_preset(const Preset& p);
+
+}  // namespace ck::synth
