@@ -33,7 +33,10 @@ class MalformedTmp {
   ~MalformedTmp() { fs::remove_all(dir_); }
   std::string write(const std::string& name, const std::vector<uint8_t>& bytes) const {
     const std::string p = (dir_ / name).string();
-    std::ofstream out(p, std::ios::binary | std::ios::trunc);
+    // Unlink, not truncate: ext4 flushes a file truncated and rewritten on close (auto_da_alloc), which
+    // made the hundreds of cases below IO-bound.
+    fs::remove(p);
+    std::ofstream out(p, std::ios::binary);
     out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
     return p;
   }
@@ -313,7 +316,7 @@ TEST(GgufMalformed, RandomByteFlipsNeverCrash) {
   const size_t header = Reader(tmp.write("base.gguf", base)).data_offset();
   std::mt19937_64 rng(12345);
   int rejected = 0;
-  for (int it = 0; it < 1500; ++it) {
+  for (int it = 0; it < 2000; ++it) {
     auto b = base;
     const int flips = 1 + static_cast<int>(rng() % 4);
     for (int f = 0; f < flips; ++f) {
@@ -336,5 +339,5 @@ TEST(GgufMalformed, RandomByteFlipsNeverCrash) {
       ++rejected;
     }
   }
-  EXPECT_GT(rejected, 500);
+  EXPECT_GT(rejected, 700);
 }
