@@ -92,8 +92,9 @@ for tt in f16 q8_0 q4_k_m; do
                 > /dev/null 2> "$o.err" || { row FAIL "decode $tt $im t$t" "ref_decode failed: $(tail -c 200 "$o.err" | tr '\n' ' ')"; ok=0; }
         done; done
         [ $ok = 1 ] || continue
-        # cells in the KV cache after the prompt + generated tokens; n_kv = max(256, pad256(cells))
-        cells=$("$PY" -c "import json;d=json.load(open('$o.t1a.json'));print(d['n_past_after_prompt']+len(d['tokens']))")
+        # KV cells used (prompt tokens incl. image embeddings + generated); n_kv = max(256, pad256(cells)), and
+        # single-token steps with n_kv >= 512 take the split-KV flash-attention path (thread-count dependent)
+        cells=$("$PY" -c "import json;d=json.loads(open('$o.t1a.json','rb').read().decode('utf-8','replace'));print(d['n_prompt_tokens']+len(d['tokens']))")
         note=""; [ "$cells" -gt 256 ] && note="split-KV flash attention (KV view >= 512 cells: $cells used)"
         check_same "decode text=$tt $im: rerun (t1, t2)" <(cat "$o.t1a.all.f32" "$o.t2a.all.f32") <(cat "$o.t1b.all.f32" "$o.t2b.all.f32")
         check_same "decode text=$tt $im: prompt logits threads 1 vs 2" "$o.t1a.first.f32" "$o.t2a.first.f32"

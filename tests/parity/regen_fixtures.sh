@@ -32,6 +32,7 @@ PROMPT="Describe this image."
 NPRED=16
 
 rm -rf "$FIX.tmp"; mkdir -p "$FIX.tmp"
+trap 'rm -rf "$FIX.tmp"' EXIT
 RUNS="$WORK/runs.tsv"; : > "$RUNS"   # kind, model(s), image, output-name, raw file, meta json
 pack() { # pack RAW DEST_REL: zstd -19 copy into fixtures if small enough; prints the relative path or "-"
     local tmp="$WORK/pack.zst"
@@ -100,7 +101,7 @@ man = {"format": "ck.parity_fixtures", "version": 1,
        "images": {}, "outputs": []}
 for line in open(runs):
     kind, model, image, what, raw, meta, rel = line.rstrip("\n").split("\t")
-    m = json.load(open(meta))
+    m = json.loads(open(meta, "rb").read().decode("utf-8", "replace"))  # generated text of a random model: not always UTF-8
     if image != "none":
         man["images"][image] = img_sha[image]
     e = {"kind": kind, "model": model, "image": image, "output": what, "dtype": "f32",
