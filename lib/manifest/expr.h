@@ -1,4 +1,4 @@
-// The small expression language of template contract sections (docs/formats/template.md "Expressions").
+// The small expression language of template contract sections (docs/formats/weights_manifest.md "Expressions").
 // Expressions are JSON, never code text:
 //   number / true / false / null      the literal itself
 //   "name"                            the value of an already-resolved parameter

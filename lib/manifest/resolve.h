@@ -1,6 +1,6 @@
 // Generic resolver of a template's contract sections ("config", "preprocess", "chat", "tokenizer"):
 // each section maps output names to parameter specs (GGUF key, type, required, default, derived value,
-// checks; docs/formats/template.md). Nothing here knows a model family: all of it is template data.
+// checks; docs/formats/weights_manifest.md "Template contract sections"). Nothing here knows a model family: all of it is template data.
 #pragma once
 #include <nlohmann/json.hpp>
 
