@@ -14,7 +14,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/oracle/common.sh"
 BUILD="$(abspath "${1:-build}")"
 FIX="$PARITY/fixtures"
 WORK="$REF/work/regen"
-MAX_COMMIT_BYTES=262144   # compressed outputs larger than this are recorded by sha256 only
+MAX_COMMIT_BYTES=65536    # compressed outputs larger than this are recorded by sha256 only
 
 ensure_oracle
 rm -rf "$WORK"; mkdir -p "$WORK/models" "$WORK/runs"
@@ -55,10 +55,10 @@ for mm in f32 f16 q8_0; do
         printf 'encode\ttiny-mmproj-%s\t%s\temb\t%s\t%s\t%s\n' "$mm" "$im" "$o.t1.f32" "$o.t1.json" "$rel" >> "$RUNS"
     done
 done
-# one full encoder activation dump (ck.dump)
-"$OBIN/ref_encode" --mmproj "$WORK/models/tiny-mmproj-f32.gguf" --image "$(image_path grad_256x256.png)" --threads 1 \
-    --out "$WORK/dump_enc.f32" --dump-dir "$FIX.tmp/encode/tiny-mmproj-f32/grad_256x256.dump" > /dev/null 2>&1
-cmp -s "$WORK/dump_enc.f32" "$WORK/runs/enc_f32_grad_256x256.png.t1.f32" || { echo "regen_fixtures: dumping changed the encoder output" >&2; fail=1; }
+# one full encoder activation dump (ck.dump) on the smallest image (a 256x256 one is 7 MB)
+"$OBIN/ref_encode" --mmproj "$WORK/models/tiny-mmproj-f32.gguf" --image "$(image_path tiny_24x24.png)" --threads 1 \
+    --out "$WORK/dump_enc.f32" --dump-dir "$FIX.tmp/encode/tiny-mmproj-f32/tiny_24x24.dump" > /dev/null 2>&1
+cmp -s "$WORK/dump_enc.f32" "$WORK/runs/enc_f32_tiny_24x24.png.t1.f32" || { echo "regen_fixtures: dumping changed the encoder output" >&2; fail=1; }
 
 for tt in f16 q8_0 q4_k_m; do
     for im in $DEC_IMAGES none; do
@@ -72,16 +72,16 @@ for tt in f16 q8_0 q4_k_m; do
         for k in first all; do
             cmp -s "$o.t1.$k.f32" "$o.t2.$k.f32" || { echo "regen_fixtures: decode $tt $im $k logits differ between 1 and 2 threads" >&2; fail=1; }
         done
-        rel=-; [ "$tt/$im" = "f16/grad_256x256.png" ] && rel="$(pack "$o.t1.first.f32" "decode/tiny-text-$tt/${im%.*}.first_logits.f32.zst")"
+        rel=-; [ "$tt/$im" = "f16/none" ] && rel="$(pack "$o.t1.first.f32" "decode/tiny-text-$tt/${im%.*}.first_logits.f32.zst")"
         printf 'decode\ttiny-text-%s+tiny-mmproj-f32\t%s\tfirst_logits\t%s\t%s\t%s\n' "$tt" "$im" "$o.t1.first.f32" "$o.t1.json" "$rel" >> "$RUNS"
         printf 'decode\ttiny-text-%s+tiny-mmproj-f32\t%s\tall_logits\t%s\t%s\t-\n' "$tt" "$im" "$o.t1.all.f32" "$o.t1.json" >> "$RUNS"
     done
 done
-# one full decoder activation dump: prefill + first generated token
-"$OBIN/ref_decode" --model "$WORK/models/tiny-text-f16.gguf" --mmproj "$WORK/models/tiny-mmproj-f32.gguf" \
-    --image "$(image_path grad_256x256.png)" --prompt "$PROMPT" --n-predict $NPRED --threads 1 \
-    --logits-all-out "$WORK/dump_dec.all.f32" --dump-dir "$FIX.tmp/decode/tiny-text-f16/grad_256x256.dump" --dump-steps 1 > /dev/null 2>&1
-cmp -s "$WORK/dump_dec.all.f32" "$WORK/runs/dec_f16_grad_256x256.png.t1.all.f32" || { echo "regen_fixtures: dumping changed the decoder logits" >&2; fail=1; }
+# one full decoder activation dump: text-only prompt (one prefill decode) + first generated token
+# (with an image: 3 prefill decodes, each with a 600 KB result_output row -> 4 MB)
+"$OBIN/ref_decode" --model "$WORK/models/tiny-text-f16.gguf" --no-image --prompt "$PROMPT" --n-predict $NPRED --threads 1 \
+    --logits-all-out "$WORK/dump_dec.all.f32" --dump-dir "$FIX.tmp/decode/tiny-text-f16/none.dump" --dump-steps 1 > /dev/null 2>&1
+cmp -s "$WORK/dump_dec.all.f32" "$WORK/runs/dec_f16_none.t1.all.f32" || { echo "regen_fixtures: dumping changed the decoder logits" >&2; fail=1; }
 [ $fail = 0 ] || { echo "regen_fixtures: FAILED (fixtures left unchanged)"; rm -rf "$FIX.tmp"; exit 1; }
 
 "$PY" - "$RUNS" "$FIX.tmp/manifest.json" "$OBUILD/oracle.json" "$WORK/models" "$SYNTH_USED" "$PROMPT" "$NPRED" "$IMG_DIR/manifest.json" <<'PYEOF'
@@ -114,7 +114,7 @@ for line in open(runs):
                  n_vocab=m["first_logits"]["n_vocab"])
         e["shape"] = [m["first_logits"]["n_vocab"]] if what == "first_logits" else [len(m["tokens"]), m["first_logits"]["n_vocab"]]
     man["outputs"].append(e)
-man["dumps"] = ["encode/tiny-mmproj-f32/grad_256x256.dump", "decode/tiny-text-f16/grad_256x256.dump"]
+man["dumps"] = ["encode/tiny-mmproj-f32/tiny_24x24.dump", "decode/tiny-text-f16/none.dump"]
 with open(out, "w") as fh:
     json.dump(man, fh, indent=1)
     fh.write("\n")
