@@ -62,7 +62,12 @@ RgbImage solid(int w, int h, uint8_t r, uint8_t g, uint8_t b) {
   RgbImage img;
   img.width = w;
   img.height = h;
-  for (int i = 0; i < w * h; ++i) img.rgb.insert(img.rgb.end(), {r, g, b});
+  img.rgb.resize(static_cast<size_t>(w) * h * 3);
+  for (size_t i = 0; i < img.rgb.size(); i += 3) {
+    img.rgb[i] = r;
+    img.rgb[i + 1] = g;
+    img.rgb[i + 2] = b;
+  }
   return img;
 }
 
