@@ -36,8 +36,6 @@ static int body(int argc, char** argv) {
   ck::plan::Options opt;
   opt.inplace = !no_inplace;
   if (ctx < 0 || max_img < 0) throw ck::Error("sizes must be positive");
-  if (ctx > 0) opt.bounds["ctx_size"] = ctx;
-  if (max_img > 0) opt.bounds["max_image_tokens"] = max_img;
   for (const auto& b : bounds) {
     auto eq = b.find('=');
     if (eq == std::string::npos || eq == 0) throw ck::Error("--bound " + b + ": expected NAME=N");
@@ -52,6 +50,15 @@ static int body(int argc, char** argv) {
   }
   const std::string where = in == "-" ? "<stdin>" : in;
   auto ir = ck::graph::ir1_from_json(ck::graph::read_json(in), where);
+  // The convenience flags apply to graphs that have that option (a decoder has no image, an encoder no KV
+  // cache), so one command line serves both; --bound names must exist.
+  auto has_option = [&](const std::string& o) {
+    for (const auto& s : ir.symbols)
+      if (s.option == o) return true;
+    return false;
+  };
+  if (ctx > 0 && has_option("ctx_size")) opt.bounds["ctx_size"] = ctx;
+  if (max_img > 0 && has_option("max_image_tokens")) opt.bounds["max_image_tokens"] = max_img;
 
   // Weights are referenced, never copied: call.json names the bump relative to DIR (absolute if given so).
   if (weights.empty()) {
