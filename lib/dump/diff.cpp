@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "bridge/prefix.h"
 #include "core/error.h"
 #include "core/mapped_file.h"
 #include "dump/reader.h"
@@ -124,12 +125,108 @@ DiffReport diff_raw_f32(const std::string& a, const std::string& b, const DiffOp
   return r;
 }
 
+// ---- ck.prefix (docs/formats/prefix.md) ----
+
+static bool is_prefix_source(const std::string& path) {
+  if (path.rfind("shm:", 0) == 0) return true;
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return false;
+  char magic[8] = {};
+  size_t n = std::fread(magic, 1, 8, f);
+  std::fclose(f);
+  return n == 8 && std::memcmp(magic, "CKPREFIX", 8) == 0;
+}
+
+// Rows, their geometry and a description, from a prefix or (with a prefix's geometry) a raw f32 file.
+struct PrefixSide {
+  bridge::PrefixInfo info;
+  std::vector<float> rows;
+  std::string producer;
+};
+
+static PrefixSide load_prefix(const std::string& path) {
+  bridge::Prefix p = bridge::Prefix::open(path);
+  PrefixSide s;
+  s.info = p.info();
+  s.rows.assign(p.rows().begin(), p.rows().end());
+  s.producer = "ck.prefix " + std::to_string(s.info.rows) + "x" + std::to_string(s.info.row_width) + ", grid " +
+               std::to_string(s.info.grid_nx) + "x" + std::to_string(s.info.grid_ny);
+  return s;
+}
+
+static PrefixSide load_raw_as_prefix(const std::string& path, const bridge::PrefixInfo& geometry) {
+  MappedFile f(path);
+  const uint64_t want = geometry.rows * geometry.row_width * 4;
+  if (f.size() != want)
+    fail(path, "raw f32 size " + std::to_string(f.size()) + " bytes, the prefix it is compared with has " +
+                   std::to_string(want) + " (rows " + std::to_string(geometry.rows) + " x row_width " +
+                   std::to_string(geometry.row_width) + " x 4)");
+  PrefixSide s;
+  s.info = geometry;
+  s.rows.resize(static_cast<size_t>(want / 4));
+  if (want) std::memcpy(s.rows.data(), f.data(), static_cast<size_t>(want));
+  s.producer = "raw f32";
+  return s;
+}
+
+DiffReport diff_prefix(const std::string& a, const std::string& b, const DiffOptions& options) {
+  const bool pa = is_prefix_source(a), pb = is_prefix_source(b);
+  PrefixSide sa = pa ? load_prefix(a) : PrefixSide{};
+  PrefixSide sb = pb ? load_prefix(b) : load_raw_as_prefix(b, sa.info);
+  if (!pa) sa = load_raw_as_prefix(a, sb.info);
+  DiffReport r;
+  r.a = a;
+  r.b = b;
+  r.producer_a = sa.producer;
+  r.producer_b = sb.producer;
+  r.options = options;
+  const auto& ia = sa.info;
+  const auto& ib = sb.info;
+  if (ia.rows != ib.rows || ia.n_embd != ib.n_embd || ia.n_deepstack != ib.n_deepstack ||
+      ia.grid_nx != ib.grid_nx || ia.grid_ny != ib.grid_ny) {
+    // Different geometry: one failing record; grids with equal row counts still differ in positions.
+    TensorDiff t;
+    t.phase = "prefix";
+    t.name = "rows";
+    t.shape_a = {int64_t(ia.grid_ny), int64_t(ia.grid_nx), int64_t(ia.n_embd), int64_t(1 + ia.n_deepstack)};
+    t.shape_b = {int64_t(ib.grid_ny), int64_t(ib.grid_nx), int64_t(ib.n_embd), int64_t(1 + ib.n_deepstack)};
+    t.status = DiffStatus::ShapeMismatch;
+    if (selected(options, t.key())) r.tensors.push_back(std::move(t));
+    finish(r);
+    return r;
+  }
+  // One record per slice of the row, in row layout order [merger | deepstack_0 | ...]; order = slice index.
+  const uint64_t n_embd = ia.n_embd;
+  for (uint32_t k = 0; k <= ia.n_deepstack; ++k) {
+    TensorDiff t;
+    t.phase = "prefix";
+    t.name = k == 0 ? "merger" : "deepstack_" + std::to_string(k - 1);
+    t.order = k;
+    t.shape_a = t.shape_b = {int64_t(ia.rows), int64_t(n_embd)};
+    if (!selected(options, t.key())) continue;
+    std::vector<float> xa(ia.rows * n_embd), xb(ia.rows * n_embd);
+    for (uint64_t row = 0; row < ia.rows; ++row) {
+      const uint64_t src = row * ia.row_width + k * n_embd;
+      std::memcpy(&xa[row * n_embd], &sa.rows[src], n_embd * 4);
+      std::memcpy(&xb[row * n_embd], &sb.rows[src], n_embd * 4);
+    }
+    t.cmp = compare_f32(xa, xb, options.tol);
+    t.status = t.cmp.ok() ? DiffStatus::Ok : DiffStatus::Diff;
+    if (t.cmp.first) t.first_multi = dump_unflatten(*t.cmp.first, t.shape_a);
+    r.tensors.push_back(std::move(t));
+  }
+  finish(r);
+  return r;
+}
+
 DiffReport diff_paths(const std::string& a, const std::string& b, const DiffOptions& options) {
+  if (a.rfind("shm:", 0) == 0 || b.rfind("shm:", 0) == 0) return diff_prefix(a, b, options);
   struct stat sa {}, sb {};
   if (::stat(a.c_str(), &sa) != 0) fail(a, "no such file or directory");
   if (::stat(b.c_str(), &sb) != 0) fail(b, "no such file or directory");
   if (S_ISDIR(sa.st_mode) && S_ISDIR(sb.st_mode)) return diff_dumps(a, b, options);
-  if (S_ISREG(sa.st_mode) && S_ISREG(sb.st_mode)) return diff_raw_f32(a, b, options);
+  if (S_ISREG(sa.st_mode) && S_ISREG(sb.st_mode))
+    return is_prefix_source(a) || is_prefix_source(b) ? diff_prefix(a, b, options) : diff_raw_f32(a, b, options);
   if (S_ISDIR(sa.st_mode) != S_ISDIR(sb.st_mode))
     fail(b, std::string(S_ISDIR(sb.st_mode) ? "is a directory (dump)" : "is not a directory") +
                 " but " + a + (S_ISDIR(sa.st_mode) ? " is a dump directory" : " is a file") +

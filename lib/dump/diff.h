@@ -43,10 +43,13 @@ struct DiffReport {
   bool ok = false;
 };
 
-// Dispatches on what the paths are: two directories -> dumps; two regular files -> raw little-endian f32.
-// Anything else (missing path, a directory vs a file, corrupt data) throws ck::Error (exit 2).
+// Dispatches on what the paths are: two directories -> dumps; ck.prefix files (magic "CKPREFIX", or "shm:NAME")
+// -> prefixes, compared per slice (a prefix against a raw f32 file uses the prefix's geometry); two other
+// regular files -> raw little-endian f32. Anything else (missing path, a directory vs a file, corrupt data)
+// throws ck::Error (exit 2).
 DiffReport diff_paths(const std::string& a, const std::string& b, const DiffOptions& options);
 DiffReport diff_dumps(const std::string& a, const std::string& b, const DiffOptions& options);
+DiffReport diff_prefix(const std::string& a, const std::string& b, const DiffOptions& options);
 DiffReport diff_raw_f32(const std::string& a, const std::string& b, const DiffOptions& options);
 
 // One line per tensor (unless quiet), the FIRST DIVERGENCE line, the verdict line.

@@ -49,6 +49,22 @@ sample() {
 # refute PATTERN — fails if $output matches (a bare `! grep` would not fail a bats test).
 refute() { if grep -q -- "$1" <<< "$output"; then echo "unexpected match: $1"; return 1; fi; }
 
+# mkprefix OUT NX NY N_EMBD N_DEEPSTACK VALUES... — a ck.prefix v1 file (docs/formats/prefix.md), by hand.
+mkprefix() {
+  perl -e '
+    my ($out, $nx, $ny, $ne, $nd, @v) = @ARGV;
+    my ($rows, $w) = ($nx * $ny, $ne * (1 + $nd));
+    die "need $rows x $w values\n" unless @v == $rows * $w;
+    my $json = qq({"format":"ck.prefix","version":1,"bridge":{"rows":$rows,"row_width":$w,"n_embd":$ne,)
+             . qq("n_deepstack":$nd,"grid":[$nx,$ny]}});
+    my $doff = int((128 + length($json) + 63) / 64) * 64;
+    my $hdr = "CKPREFIX" . pack("VV Q<Q< VVVV Q<Q<Q<Q<", 1, 128, $rows, $w, $ne, $nd, $nx, $ny,
+                                128, length($json), $doff, 4 * @v) . ("\0" x 48);
+    open(my $f, ">", $out) or die; binmode $f;
+    print $f $hdr, $json, "\0" x ($doff - 128 - length($json)), pack("f<*", @v);
+  ' "$@"
+}
+
 f32file() { local out=$1; shift; perl -e 'print pack("f<*", @ARGV)' "$@" > "$out"; }
 
 @test "identical dumps: one OK line per tensor, verdict OK, exit 0" {
@@ -228,6 +244,38 @@ f32file() { local out=$1; shift; perl -e 'print pack("f<*", @ARGV)' "$@" > "$out
   run "$CKDIFF" "$W/t.f32" "$W/t.f32"
   [ "$status" -eq 2 ]
   [[ "$output" == *"t.f32: size 11 is not a multiple of 4 (truncated raw f32 file?)" ]]
+}
+
+@test "ck.prefix files: compared per slice (merger, deepstack_k); against raw f32 rows too" {
+  # grid 2x1, n_embd 2, 1 deepstack slice: rows [0 1 | 2 3], [10 11 | 12 13]
+  mkprefix "$W/a.prefix" 2 1 2 1 0 1 2 3 10 11 12 13
+  mkprefix "$W/b.prefix" 2 1 2 1 0 1 2 3 10 11 12 13.5
+  run "$CKDIFF" "$W/a.prefix" "$W/a.prefix"
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = "A: $W/a.prefix (ck.prefix 2x4, grid 2x1)" ]
+  grep -q '^OK      prefix/merger .* f32 \[2,2\] ' <<< "$output"
+  grep -q '^OK      prefix/deepstack_0 ' <<< "$output"
+  run "$CKDIFF" "$W/a.prefix" "$W/b.prefix"
+  [ "$status" -eq 1 ]
+  grep -q '^FIRST DIVERGENCE: prefix/deepstack_0 (order 1, f32 \[2,2\]): max_abs 0.5 .*first 3 \[1,1\] a=13 b=13.5' <<< "$output"
+  run "$CKDIFF" --tol 0.5 "$W/a.prefix" "$W/b.prefix"
+  [ "$status" -eq 0 ]
+  f32file "$W/rows.f32" 0 1 2 3 10 11 12 13
+  run "$CKDIFF" "$W/rows.f32" "$W/a.prefix"
+  [ "$status" -eq 0 ]
+  grep -q '^A: .*rows.f32 (raw f32)$' <<< "$output"
+  mkprefix "$W/c.prefix" 1 2 2 1 0 1 2 3 10 11 12 13
+  run "$CKDIFF" "$W/a.prefix" "$W/c.prefix"
+  [ "$status" -eq 1 ]
+  grep -q '^NOT OK  prefix/rows .*shape mismatch: A \[1,2,2,2\] B \[2,1,2,2\]' <<< "$output"
+  head -c 200 "$W/a.prefix" > "$W/t.prefix"
+  run --separate-stderr "$CKDIFF" "$W/a.prefix" "$W/t.prefix"
+  [ "$status" -eq 2 ]
+  [[ "$stderr" == "ck-diff: error: $W/t.prefix: "* ]]
+  f32file "$W/short.f32" 1 2 3
+  run --separate-stderr "$CKDIFF" "$W/a.prefix" "$W/short.f32"
+  [ "$status" -eq 2 ]
+  [[ "$stderr" == "ck-diff: error: $W/short.f32: raw f32 size 12 bytes, the prefix it is compared with has 32"* ]]
 }
 
 @test "bad input: one line on stderr, nothing on stdout, exit 2" {

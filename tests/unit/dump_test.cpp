@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "bridge/prefix.h"
 #include "core/error.h"
 #include "core/half.h"
 #include "dump/compare.h"
@@ -463,4 +464,62 @@ TEST_F(DumpTest, RawF32Files) {
   write_sample(path("d"));
   EXPECT_THROW(ck::diff_paths(path("a.bin"), path("d"), {}), ck::Error);
   EXPECT_THROW(ck::diff_paths(path("a.bin"), path("missing"), {}), ck::Error);
+}
+
+// ---- ck.prefix: compared per slice [merger | deepstack_0 | ...] ----
+
+namespace {
+// rows 2 (grid 2x1), n_embd 3, n_deepstack 1: row = 6 floats; value = 10*row + column.
+std::vector<float> prefix_rows() {
+  std::vector<float> v(12);
+  for (int r = 0; r < 2; ++r)
+    for (int c = 0; c < 6; ++c) v[r * 6 + c] = static_cast<float>(10 * r + c);
+  return v;
+}
+ck::bridge::PrefixInfo prefix_info(uint32_t nx = 2, uint32_t ny = 1) {
+  ck::bridge::PrefixInfo info;
+  info.rows = 2;
+  info.row_width = 6;
+  info.n_embd = 3;
+  info.n_deepstack = 1;
+  info.grid_nx = nx;
+  info.grid_ny = ny;
+  return info;
+}
+}  // namespace
+
+TEST_F(DumpTest, PrefixDiffPerSlice) {
+  auto rows = prefix_rows();
+  ck::bridge::write_prefix_file(path("a.prefix"), prefix_info(), rows);
+  rows[1 * 6 + 3 + 2] += 0.25f;  // row 1, deepstack_0 column 2
+  ck::bridge::write_prefix_file(path("b.prefix"), prefix_info(), rows);
+  auto r = ck::diff_paths(path("a.prefix"), path("b.prefix"), {});
+  ASSERT_EQ(r.tensors.size(), 2u);
+  EXPECT_EQ(r.tensors[0].key(), "prefix/merger");
+  EXPECT_TRUE(r.tensors[0].ok());
+  EXPECT_EQ(r.tensors[1].key(), "prefix/deepstack_0");
+  EXPECT_EQ(r.first_divergence, 1);
+  EXPECT_EQ(*r.tensors[1].cmp.first, 5u);  // flat index in the [2, 3] slice
+  EXPECT_EQ(r.tensors[1].first_multi, (std::vector<int64_t>{1, 2}));
+  EXPECT_DOUBLE_EQ(r.tensors[1].cmp.max_abs, 0.25);
+  EXPECT_FALSE(r.ok);
+  EXPECT_TRUE(ck::diff_paths(path("a.prefix"), path("b.prefix"), tol_opt(0.25)).ok);
+  EXPECT_TRUE(ck::diff_paths(path("a.prefix"), path("b.prefix"), filter_opt("merger")).ok);
+  // A prefix against the raw f32 rows (e.g. the oracle's embedding dump) uses the prefix's geometry.
+  auto raw = prefix_rows();
+  spit(path("rows.f32"), std::string(reinterpret_cast<const char*>(raw.data()), raw.size() * 4));
+  EXPECT_TRUE(ck::diff_paths(path("a.prefix"), path("rows.f32"), {}).ok);
+  EXPECT_FALSE(ck::diff_paths(path("rows.f32"), path("b.prefix"), {}).ok);
+  spit(path("short.f32"), std::string(reinterpret_cast<const char*>(raw.data()), 44));
+  EXPECT_THROW(ck::diff_paths(path("a.prefix"), path("short.f32"), {}), ck::Error);
+  // Different geometry (grid 1x2 vs 2x1): one shape mismatch.
+  ck::bridge::write_prefix_file(path("c.prefix"), prefix_info(1, 2), raw);
+  auto g = ck::diff_paths(path("a.prefix"), path("c.prefix"), {});
+  ASSERT_EQ(g.tensors.size(), 1u);
+  EXPECT_EQ(g.tensors[0].status, ck::DiffStatus::ShapeMismatch);
+  EXPECT_FALSE(g.ok);
+  // A corrupt prefix is bad input.
+  std::string bytes = slurp(path("a.prefix"));
+  spit(path("t.prefix"), bytes.substr(0, bytes.size() - 4));
+  EXPECT_THROW(ck::diff_paths(path("a.prefix"), path("t.prefix"), {}), ck::Error);
 }
