@@ -134,44 +134,50 @@ const DumpRecord* DumpReader::find(std::string_view phase, std::string_view name
   return it == by_key_.end() ? nullptr : &records_[it->second];
 }
 
-std::vector<uint8_t> zstd_read_exact(const std::string& path, uint64_t nbytes) {
+void zstd_read_exact_into(const std::string& path, void* dst, uint64_t nbytes) {
   MappedFile file(path);
   if (file.size() == 0) fail(path, "empty file (expected zstd data)");
   std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> dctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
   if (!dctx) fail(path, "out of memory (zstd)");
-  // One spare byte: output reaching nbytes + 1 proves the data is longer than the index says.
-  std::vector<uint8_t> out(static_cast<size_t>(nbytes) + 1);
   ZSTD_inBuffer in{file.data(), file.size(), 0};
-  ZSTD_outBuffer ob{out.data(), out.size(), 0};
-  size_t ret = 0;
-  while (in.pos < in.size) {
+  ZSTD_outBuffer ob{dst, static_cast<size_t>(nbytes), 0};
+  size_t ret = 1;
+  // Fill dst; stop when the input is used up or dst is full (then more output is checked for below).
+  while (in.pos < in.size && ob.pos < ob.size) {
     ret = ZSTD_decompressStream(dctx.get(), &ob, &in);
     if (ZSTD_isError(ret)) fail(path, std::string("corrupt zstd data: ") + ZSTD_getErrorName(ret));
-    if (ob.pos > nbytes) fail(path, "decompresses to more than " + std::to_string(nbytes) + " bytes (nbytes)");
-    if (ob.pos == ob.size) break;
   }
-  if (ret != 0) {
-    // Input consumed but the frame is not finished: a truncated file, unless more output is pending.
-    ret = ZSTD_decompressStream(dctx.get(), &ob, &in);
+  // Whatever is left (input bytes or output buffered in the decoder) must decode to nothing: one spare
+  // byte of output space proves "more than nbytes", and an unfinished frame means a truncated file.
+  uint8_t spare = 0;
+  ZSTD_outBuffer extra{&spare, 1, 0};
+  while (ret != 0 || in.pos < in.size) {
+    const size_t in_before = in.pos;
+    ret = ZSTD_decompressStream(dctx.get(), &extra, &in);
     if (ZSTD_isError(ret)) fail(path, std::string("corrupt zstd data: ") + ZSTD_getErrorName(ret));
-    if (ob.pos > nbytes) fail(path, "decompresses to more than " + std::to_string(nbytes) + " bytes (nbytes)");
-    if (ret != 0) fail(path, "truncated zstd data (frame not complete)");
+    if (extra.pos > 0) fail(path, "decompresses to more than " + std::to_string(nbytes) + " bytes (nbytes)");
+    if (ret != 0 && in.pos == in.size && in.pos == in_before) break;  // no progress possible: truncated
   }
+  if (ret != 0) fail(path, "truncated zstd data (frame not complete)");
   if (ob.pos != nbytes)
     fail(path, "decompresses to " + std::to_string(ob.pos) + " bytes, index says nbytes " + std::to_string(nbytes));
-  out.resize(static_cast<size_t>(nbytes));
+}
+
+std::vector<uint8_t> zstd_read_exact(const std::string& path, uint64_t nbytes) {
+  std::vector<uint8_t> out(static_cast<size_t>(nbytes));
+  zstd_read_exact_into(path, out.data(), nbytes);
   return out;
 }
 
 std::vector<uint8_t> DumpReader::read(const DumpRecord& r) const { return zstd_read_exact(path_of(r), r.nbytes); }
 
 std::vector<float> DumpReader::read_f32(const DumpRecord& r) const {
-  std::vector<uint8_t> raw = read(r);
   size_t n = static_cast<size_t>(r.elements());
   std::vector<float> out(n);
   if (r.dtype == DumpDType::F32) {
-    std::memcpy(out.data(), raw.data(), n * 4);
+    zstd_read_exact_into(path_of(r), out.data(), r.nbytes);  // no intermediate byte copy
   } else if (r.dtype == DumpDType::F16) {
+    std::vector<uint8_t> raw = read(r);
     for (size_t i = 0; i < n; ++i) {
       uint16_t h;
       std::memcpy(&h, raw.data() + 2 * i, 2);

@@ -37,5 +37,6 @@ class DumpReader {
 
 // Decompresses a whole zstd file that must yield exactly `nbytes` bytes (used by the reader; exposed for tests).
 std::vector<uint8_t> zstd_read_exact(const std::string& path, uint64_t nbytes);
+void zstd_read_exact_into(const std::string& path, void* dst, uint64_t nbytes);
 
 }  // namespace ck
