@@ -1,9 +1,10 @@
 // llamafile tinyBLAS, float kernels.
 //
 // Mirrors tinyBLAS<8, __m256, __m256, TA, TB, float>::gemm_bloc (ggml/src/ggml-cpu/llamafile/sgemm.cpp, b10256;
-// the AVX/AVX2 instantiation chosen by llamafile_sgemm for (F32, F32) and (F16, F16)), per output element:
+// the AVX/AVX2 instantiation chosen by llamafile_sgemm for (F32, F32), (F16, F16) and (BF16, BF16)), per output
+// element:
 //   Cv = 0 (8 lanes); for l = 0, 8, ..., k-8: Cv = _mm256_fmadd_ps(load(A_row + l), load(B_row + l), Cv)
-//   (F16 loads: _mm256_cvtph_ps, exact);  C = hsum(Cv) = (t0 + t2) + (t1 + t3), t_i = Cv[i] + Cv[i+4].
+//   (F16 loads: _mm256_cvtph_ps; BF16 loads: widen + shift; both exact);  C = hsum(Cv) = (t0 + t2) + (t1 + t3), t_i = Cv[i] + Cv[i+4].
 // One accumulator per output, no k blocking. Upstream's tile shapes (RM x RN x BM picked by mnpack from m and the
 // thread count) and job distribution only decide who computes which output, never how — so ck tiles freely:
 // 4 x 3 register tiles with 16 ymm registers (AVX2), 4 x 6 with the 32 registers of AVX-512VL (same ymm math).
@@ -21,12 +22,16 @@ namespace ck::kernels {
 
 namespace {
 
+// BF16 element tag (same bits as uint16_t; a distinct type so the templates pick the bf16 load).
+struct Bf16 {
+  uint16_t bits;
+};
+static_assert(sizeof(Bf16) == 2, "Bf16 is a bare uint16_t");
+
 // ---- scalar reference: the per-output arithmetic written out ---------------------------------------------------
-template <typename T>
-inline float to_f32(T v) {
-  if constexpr (sizeof(T) == 2) return fp16_to_fp32(v);
-  else return v;
-}
+inline float to_f32(float v) { return v; }
+inline float to_f32(uint16_t v) { return fp16_to_fp32(v); }
+inline float to_f32(Bf16 v) { return bf16_to_fp32(v.bits); }
 
 template <typename T>
 void tinyblas_scalar(int64_t m, int64_t n, int64_t k, const T* A, int64_t lda, const T* B, int64_t ldb, float* C,
@@ -47,6 +52,12 @@ void tinyblas_scalar(int64_t m, int64_t n, int64_t k, const T* A, int64_t lda, c
 CK_TARGET_AVX2 __attribute__((always_inline)) inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
 CK_TARGET_AVX2 __attribute__((always_inline)) inline __m256 load8(const uint16_t* p) {
   return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
+// tinyBLAS load(const ggml_bf16_t*) on AVX2: widen to 32 bits and shift (exact).
+CK_TARGET_AVX2 __attribute__((always_inline)) inline __m256 load8(const Bf16* p) {
+  return _mm256_castsi256_ps(
+      _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))), 16));
 }
 
 template <int RM, int RN, typename T>
@@ -149,6 +160,34 @@ void matmul_tinyblas_f16(int64_t m, int64_t n, int64_t k, const uint16_t* A, int
     case Isa::scalar: break;
   }
   matmul_tinyblas_f16_scalar(m, n, k, A, lda, B, ldb, C, ldc, ith, nth);
+}
+
+// BF16 (tinyBLAS<8, __m256, __m256, ggml_bf16_t, ggml_bf16_t, float>, AVX2 build without AVX512-BF16).
+void matmul_tinyblas_bf16_scalar(int64_t m, int64_t n, int64_t k, const uint16_t* A, int64_t lda, const uint16_t* B,
+                                 int64_t ldb, float* C, int64_t ldc, int ith, int nth) {
+  tinyblas_scalar(m, n, k, reinterpret_cast<const Bf16*>(A), lda, reinterpret_cast<const Bf16*>(B), ldb, C, ldc, ith,
+                  nth);
+}
+CK_TARGET_AVX2 void matmul_tinyblas_bf16_avx2(int64_t m, int64_t n, int64_t k, const uint16_t* A, int64_t lda,
+                                              const uint16_t* B, int64_t ldb, float* C, int64_t ldc, int ith,
+                                              int nth) {
+  tinyblas_tiled<4, 3>(m, n, k, reinterpret_cast<const Bf16*>(A), lda, reinterpret_cast<const Bf16*>(B), ldb, C, ldc,
+                       ith, nth);
+}
+CK_TARGET_AVX512 void matmul_tinyblas_bf16_avx512(int64_t m, int64_t n, int64_t k, const uint16_t* A, int64_t lda,
+                                                  const uint16_t* B, int64_t ldb, float* C, int64_t ldc, int ith,
+                                                  int nth) {
+  tinyblas_tiled<4, 6>(m, n, k, reinterpret_cast<const Bf16*>(A), lda, reinterpret_cast<const Bf16*>(B), ldb, C, ldc,
+                       ith, nth);
+}
+void matmul_tinyblas_bf16(int64_t m, int64_t n, int64_t k, const uint16_t* A, int64_t lda, const uint16_t* B,
+                          int64_t ldb, float* C, int64_t ldc, int ith, int nth) {
+  switch (active_isa()) {
+    case Isa::avx512: return matmul_tinyblas_bf16_avx512(m, n, k, A, lda, B, ldb, C, ldc, ith, nth);
+    case Isa::avx2: return matmul_tinyblas_bf16_avx2(m, n, k, A, lda, B, ldb, C, ldc, ith, nth);
+    case Isa::scalar: break;
+  }
+  matmul_tinyblas_bf16_scalar(m, n, k, A, lda, B, ldb, C, ldc, ith, nth);
 }
 
 }  // namespace ck::kernels

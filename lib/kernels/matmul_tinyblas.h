@@ -1,4 +1,4 @@
-// llamafile tinyBLAS mat-mul (ggml-cpu/llamafile/sgemm.cpp, AVX2 instantiations) for F32 and F16 operands.
+// llamafile tinyBLAS mat-mul (ggml-cpu/llamafile/sgemm.cpp, AVX2 instantiations) for F32, F16 and BF16 operands.
 // ggml uses it for every F32/F16 weight mat-mul of n >= 2 activation rows when k % 8 == 0 and m % 4 == 0
 // (see tinyblas_applies); F16 weights get their F32 activations rounded to F16 first (fp32_to_fp16_row).
 #pragma once
@@ -29,5 +29,15 @@ void matmul_tinyblas_f16_avx512(int64_t m, int64_t n, int64_t k, const uint16_t*
                                 int64_t ldb, float* C, int64_t ldc, int ith, int nth);
 void matmul_tinyblas_f16(int64_t m, int64_t n, int64_t k, const uint16_t* A, int64_t lda, const uint16_t* B,
                          int64_t ldb, float* C, int64_t ldc, int ith, int nth);
+
+// BF16 weights and BF16-rounded activations (fp32_to_bf16_row), bf16 bits as uint16_t.
+void matmul_tinyblas_bf16_scalar(int64_t m, int64_t n, int64_t k, const uint16_t* A, int64_t lda, const uint16_t* B,
+                                 int64_t ldb, float* C, int64_t ldc, int ith, int nth);
+void matmul_tinyblas_bf16_avx2(int64_t m, int64_t n, int64_t k, const uint16_t* A, int64_t lda, const uint16_t* B,
+                               int64_t ldb, float* C, int64_t ldc, int ith, int nth);
+void matmul_tinyblas_bf16_avx512(int64_t m, int64_t n, int64_t k, const uint16_t* A, int64_t lda, const uint16_t* B,
+                                 int64_t ldb, float* C, int64_t ldc, int ith, int nth);
+void matmul_tinyblas_bf16(int64_t m, int64_t n, int64_t k, const uint16_t* A, int64_t lda, const uint16_t* B,
+                          int64_t ldb, float* C, int64_t ldc, int ith, int nth);
 
 }  // namespace ck::kernels

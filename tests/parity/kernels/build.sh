@@ -19,8 +19,8 @@ out=${1:-$root/tests/fixtures/kernels}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # Copy the libraries first: the oracle build may be rebuilt concurrently.
-cp "$bld"/lib/libggml-cpu.a "$bld"/lib/libggml-base.a "$work"/
-g++ -std=gnu++17 -O2 -I"$src/ggml/include" -I"$here" "$here/gen_goldens.cpp" -o "$work/gen_goldens" \
-  "$work/libggml-cpu.a" "$work/libggml-base.a" -fopenmp -lzstd -lm -lpthread
+cp "$bld"/lib/libllama.a "$bld"/lib/libggml.a "$bld"/lib/libggml-cpu.a "$bld"/lib/libggml-base.a "$work"/
+g++ -std=gnu++17 -O2 -I"$src/include" -I"$src/ggml/include" -I"$here" "$here/gen_goldens.cpp" -o "$work/gen_goldens" \
+  "$work/libllama.a" "$work/libggml.a" "$work/libggml-cpu.a" "$work/libggml-base.a" -fopenmp -lzstd -lm -lpthread -ldl
 mkdir -p "$out"
 "$work/gen_goldens" "$out"

@@ -7,6 +7,7 @@
 // one-op ggml graphs computed by ggml_graph_compute_with_ctx on 2 threads (GGML_USE_LLAMAFILE, as the oracle).
 #include <ggml-cpu.h>
 #include <ggml.h>
+#include <llama.h>
 #include <zstd.h>
 
 #include <cstdio>
@@ -248,6 +249,171 @@ void gen_matmul(const std::string& dir) {
   g.write(dir + "/matmul.ckg.zst");
 }
 
+
+void gen_rope(const std::string& dir) {
+  Group g;
+  for (const RopeCase& rc : rope_cases()) {
+    const std::string c = std::string("rope/") + rc.name;
+    auto x = uniform_vec(c + "/x", size_t(rc.d_head) * rc.n_heads * rc.n_tokens, -3.0f, 3.0f);
+    auto pos = rope_positions(rc);
+    Ctx cx;
+    ggml_tensor* xt = ggml_new_tensor_3d(cx.ctx, GGML_TYPE_F32, rc.d_head, rc.n_heads, rc.n_tokens);
+    std::memcpy(xt->data, x.data(), x.size() * 4);
+    ggml_tensor* pt = ggml_new_tensor_1d(cx.ctx, GGML_TYPE_I32, 4 * rc.n_tokens);
+    std::memcpy(pt->data, pos.data(), pos.size() * 4);
+    int sections[4] = {rc.sections[0], rc.sections[1], rc.sections[2], rc.sections[3]};
+    auto y = cx.run(ggml_rope_multi(cx.ctx, xt, pt, nullptr, rc.n_dims, sections, rc.mode, 32768, rc.freq_base, 1.0f,
+                                    0.0f, 1.0f, 32.0f, 1.0f));
+    g.fingerprint(c, {{x.data(), x.size() * 4}, {pos.data(), pos.size() * 4}});
+    g.add(c + "/y", y);
+  }
+  g.write(dir + "/rope.ckg.zst");
+}
+
+void gen_softmax(const std::string& dir) {
+  Group g;
+  struct SM { int rows, n; float scale; int mask; };  // mask: 0 none, 1 f16, 2 f32
+  for (const SM& sm : {SM{3, 1027, 0.125f, 1}, SM{2, 4096, 1.0f, 0}, SM{4, 77, 0.5f, 2}, SM{2, 64, 0.0883883476f, 1}}) {
+    const std::string c = "soft_max/r=" + std::to_string(sm.rows) + ",n=" + std::to_string(sm.n) +
+                          ",mask=" + std::to_string(sm.mask);
+    auto x = act_vec(c + "/x", size_t(sm.rows) * sm.n, -20.0f, 20.0f);
+    auto m = uniform_vec(c + "/m", size_t(sm.rows) * sm.n, -4.0f, 0.0f);
+    for (size_t i = 0; i < m.size(); i += 7) m[i] = -INFINITY;
+    Ctx cx;
+    ggml_tensor* xt = cx.f32(sm.n, sm.rows, x);
+    ggml_tensor* mt = nullptr;
+    if (sm.mask == 1) {
+      mt = ggml_new_tensor_2d(cx.ctx, GGML_TYPE_F16, sm.n, sm.rows);
+      ggml_cpu_fp32_to_fp16(m.data(), static_cast<ggml_fp16_t*>(mt->data), m.size());
+    } else if (sm.mask == 2) {
+      mt = cx.f32(sm.n, sm.rows, m);
+    }
+    auto y = cx.run(ggml_soft_max_ext(cx.ctx, xt, mt, sm.scale, 0.0f));
+    g.fingerprint(c, {{x.data(), x.size() * 4}, {m.data(), m.size() * 4}});
+    g.add(c + "/y", y);
+  }
+  // argmax: ggml_argmax (ggml_vec_argmax_f32, last of tied maxima) and llama's greedy sampler (first maximum).
+  for (int n : {1000, 151936}) {
+    const std::string c = "argmax/n=" + std::to_string(n);
+    auto x = uniform_vec(c + "/x", size_t(n), -10.0f, 10.0f);
+    x[n / 3] = 30.0f, x[n / 2] = 30.0f, x[n - 2] = 29.0f;  // tied maximum
+    Ctx cx;
+    ggml_tensor* out = ggml_argmax(cx.ctx, cx.f32(n, 1, x));
+    ggml_cgraph* gf = ggml_new_graph(cx.ctx);
+    ggml_build_forward_expand(gf, out);
+    if (ggml_graph_compute_with_ctx(cx.ctx, gf, 2) != GGML_STATUS_SUCCESS) throw std::runtime_error("compute");
+    const int32_t last = static_cast<const int32_t*>(out->data)[0];
+    std::vector<llama_token_data> td(static_cast<size_t>(n));
+    for (int i = 0; i < n; ++i) td[size_t(i)] = {i, x[size_t(i)], 0.0f};
+    llama_token_data_array arr{td.data(), size_t(n), -1, false};
+    llama_sampler* smpl = llama_sampler_init_greedy();
+    llama_sampler_apply(smpl, &arr);
+    llama_sampler_free(smpl);
+    g.fingerprint(c, {{x.data(), x.size() * 4}});
+    g.add(c + "/ggml_argmax", std::vector<int64_t>{last});
+    g.add(c + "/greedy", std::vector<int64_t>{arr.selected});
+  }
+  g.write(dir + "/softmax.ckg.zst");
+}
+
+// Weight table of `type` (rows x ncols) for get_rows / mat-mul cases, as raw bytes.
+std::vector<uint8_t> weight_table(const std::string& c, const std::string& type, size_t rows, size_t ncols) {
+  if (type == "f32") return bytes_of(uniform_vec(c + "/w", rows * ncols, -1.0f, 1.0f));
+  if (type == "f16") return bytes_of(f16_weights(c + "/w", rows * ncols));
+  if (type == "bf16") return bytes_of(bf16_vec(c + "/w", rows * ncols, -1.0f, 1.0f));
+  if (type == "q4_0") return q4_0_blocks(c + "/w", rows * ncols / 32);
+  if (type == "q8_0") return q8_0_blocks(c + "/w", rows * ncols / 32, -127);
+  if (type == "q4_K") return q4_K_blocks(c + "/w", rows * ncols / 256);
+  if (type == "q5_K") return q5_K_blocks(c + "/w", rows * ncols / 256);
+  if (type == "q6_K") return q6_K_blocks(c + "/w", rows * ncols / 256);
+  throw std::runtime_error("type " + type);
+}
+ggml_type ggml_type_of(const std::string& t) {
+  if (t == "f32") return GGML_TYPE_F32;
+  if (t == "f16") return GGML_TYPE_F16;
+  if (t == "bf16") return GGML_TYPE_BF16;
+  if (t == "q4_0") return GGML_TYPE_Q4_0;
+  if (t == "q8_0") return GGML_TYPE_Q8_0;
+  if (t == "q4_K") return GGML_TYPE_Q4_K;
+  if (t == "q5_K") return GGML_TYPE_Q5_K;
+  if (t == "q6_K") return GGML_TYPE_Q6_K;
+  throw std::runtime_error("type " + t);
+}
+
+void gen_getrows(const std::string& dir) {
+  Group g;
+  const std::vector<int32_t> ids = {3, 0, 5, 5, 1, 6};
+  for (const char* type : {"f32", "f16", "bf16", "q4_0", "q8_0", "q4_K", "q5_K", "q6_K"}) {
+    const std::string c = std::string("get_rows/") + type;
+    const size_t rows = 7, ncols = 512;
+    auto w = weight_table(c, type, rows, ncols);
+    Ctx cx;
+    ggml_tensor* wt = ggml_new_tensor_2d(cx.ctx, ggml_type_of(type), ncols, rows);
+    std::memcpy(wt->data, w.data(), w.size());
+    ggml_tensor* it = ggml_new_tensor_1d(cx.ctx, GGML_TYPE_I32, int64_t(ids.size()));
+    std::memcpy(it->data, ids.data(), ids.size() * 4);
+    auto y = cx.run(ggml_get_rows(cx.ctx, wt, it));
+    g.fingerprint(c, {{w.data(), w.size()}, {ids.data(), ids.size() * 4}});
+    g.add(c + "/y", y);
+  }
+  g.write(dir + "/getrows.ckg.zst");
+}
+
+void gen_dotq(const std::string& dir) {
+  Group g;
+  // vec_dot of K-quants x q8_K and Q4_0 x Q8_0 on raw blocks.
+  for (const char* type : {"q4_K", "q5_K", "q6_K"}) {
+    for (int n : {256, 1024, 4096}) {
+      const std::string c = std::string("dot_") + type + "/n=" + std::to_string(n);
+      auto x = weight_table(c, type, 1, size_t(n));
+      auto y = q8_K_blocks(c + "/y", size_t(n) / 256);
+      float s = 0;
+      ggml_get_type_traits_cpu(ggml_type_of(type))->vec_dot(n, &s, 0, x.data(), 0, y.data(), 0, 1);
+      g.fingerprint(c, {{x.data(), x.size()}, {y.data(), y.size()}});
+      g.add(c + "/s", std::vector<float>{s});
+    }
+  }
+  for (int n : {32, 1024, 4096}) {
+    const std::string c = "dot_q4_0/n=" + std::to_string(n);
+    auto x = q4_0_blocks(c + "/x", size_t(n) / 32);
+    auto y = q8_0_blocks(c + "/y", size_t(n) / 32, -127);
+    float s = 0;
+    ggml_get_type_traits_cpu(GGML_TYPE_Q4_0)->vec_dot(n, &s, 0, x.data(), 0, y.data(), 0, 1);
+    g.fingerprint(c, {{x.data(), x.size()}, {y.data(), y.size()}});
+    g.add(c + "/s", std::vector<float>{s});
+  }
+  for (int n : {64, 72, 1027, 4096}) {
+    const std::string c = "dot_f32/n=" + std::to_string(n);
+    auto x = uniform_vec(c + "/x", size_t(n), -2.0f, 2.0f);
+    auto y = uniform_vec(c + "/y", size_t(n), -2.0f, 2.0f);
+    float s = 0;
+    ggml_get_type_traits_cpu(GGML_TYPE_F32)->vec_dot(n, &s, 0, x.data(), 0, y.data(), 0, 1);
+    g.fingerprint(c, {{x.data(), x.size() * 4}, {y.data(), y.size() * 4}});
+    g.add(c + "/s", std::vector<float>{s});
+  }
+  for (int n : {64, 72, 1027, 4304}) {
+    const std::string c = "dot_bf16/n=" + std::to_string(n);
+    auto x = bf16_vec(c + "/x", size_t(n), -2.0f, 2.0f);
+    auto y = bf16_vec(c + "/y", size_t(n), -2.0f, 2.0f);
+    float s = 0;
+    ggml_get_type_traits_cpu(GGML_TYPE_BF16)->vec_dot(n, &s, 0, x.data(), 0, y.data(), 0, 1);
+    g.fingerprint(c, {{x.data(), x.size() * 2}, {y.data(), y.size() * 2}});
+    g.add(c + "/s", std::vector<float>{s});
+  }
+  // Whole ggml_mul_mat ops (plain CPU buffer: no repack), F32 activations.
+  for (const DotqMM& mm : dotq_matmul_cases()) {
+    const std::string c = dotq_matmul_name(mm);
+    auto w = weight_table(c, mm.type, size_t(mm.m), size_t(mm.k));
+    auto x = uniform_vec(c + "/x", size_t(mm.n) * mm.k, -2.0f, 2.0f);
+    Ctx cx;
+    ggml_tensor* wt = ggml_new_tensor_2d(cx.ctx, ggml_type_of(mm.type), mm.k, mm.m);
+    std::memcpy(wt->data, w.data(), w.size());
+    auto y = cx.run(ggml_mul_mat(cx.ctx, wt, cx.f32(mm.k, mm.n, x)));
+    g.fingerprint(c, {{w.data(), w.size()}, {x.data(), x.size() * 4}});
+    g.add(c + "/y", y);
+  }
+  g.write(dir + "/dotq.ckg.zst");
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -263,5 +429,9 @@ int main(int argc, char** argv) {
   gen_norm(dir);
   gen_dot(dir);
   gen_matmul(dir);
+  gen_rope(dir);
+  gen_softmax(dir);
+  gen_getrows(dir);
+  gen_dotq(dir);
   return 0;
 }

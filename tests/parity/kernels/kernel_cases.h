@@ -122,6 +122,59 @@ inline std::vector<uint8_t> q8_0_blocks(const std::string& name, size_t nblocks,
   return v;
 }
 
+// Raw quantized weight blocks of a ggml type (bytes per block `bsize`): random bytes, with the fp16 scale fields
+// (at the given byte offsets) replaced by positive fp16 values in [2^-10, 2^-6).
+inline std::vector<uint8_t> raw_blocks(const std::string& name, size_t nblocks, size_t bsize,
+                                       std::initializer_list<size_t> f16_offsets) {
+  Rng r(name);
+  std::vector<uint8_t> v(nblocks * bsize);
+  for (auto& b : v) b = static_cast<uint8_t>(r.next() >> 56);
+  for (size_t b = 0; b < nblocks; ++b)
+    for (size_t off : f16_offsets) {
+      const uint64_t x = r.next();
+      const uint16_t d = static_cast<uint16_t>((5 + (x >> 8) % 4) << 10 | ((x >> 20) & 0x3ff));
+      std::memcpy(&v[b * bsize + off], &d, 2);
+    }
+  return v;
+}
+// Block geometry of the quantized weight types used by the tests: (bytes per block, fp16 field offsets).
+inline std::vector<uint8_t> q4_0_blocks(const std::string& n, size_t nb) { return raw_blocks(n, nb, 18, {0}); }
+inline std::vector<uint8_t> q4_K_blocks(const std::string& n, size_t nb) { return raw_blocks(n, nb, 144, {0, 2}); }
+inline std::vector<uint8_t> q5_K_blocks(const std::string& n, size_t nb) { return raw_blocks(n, nb, 176, {0, 2}); }
+inline std::vector<uint8_t> q6_K_blocks(const std::string& n, size_t nb) { return raw_blocks(n, nb, 210, {208}); }
+
+// Raw q8_K activation blocks (292 bytes: f32 d, 256 int8 in [-127, 127], 16 int16 bsums consistent with qs).
+inline std::vector<uint8_t> q8_K_blocks(const std::string& name, size_t nblocks) {
+  Rng r(name);
+  std::vector<uint8_t> v(nblocks * 292);
+  for (size_t b = 0; b < nblocks; ++b) {
+    uint8_t* p = &v[b * 292];
+    const float d = r.uniform(1e-3f, 2e-2f);
+    std::memcpy(p, &d, 4);
+    int16_t bs[16] = {};
+    for (int i = 0; i < 256; ++i) {
+      const int q = static_cast<int>(r.next() % 255) - 127;
+      p[4 + i] = static_cast<uint8_t>(static_cast<int8_t>(q));
+      bs[i / 16] = static_cast<int16_t>(bs[i / 16] + q);
+    }
+    std::memcpy(p + 260, bs, 32);
+  }
+  return v;
+}
+
+// bf16 bit patterns of uniform floats in [lo, hi) (truncated, any pattern is a valid bf16).
+inline std::vector<uint16_t> bf16_vec(const std::string& name, size_t n, float lo, float hi) {
+  Rng r(name);
+  std::vector<uint16_t> v(n);
+  for (auto& h : v) {
+    const float f = r.uniform(lo, hi);
+    uint32_t u;
+    std::memcpy(&u, &f, 4);
+    h = static_cast<uint16_t>(u >> 16);
+  }
+  return v;
+}
+
 // Quantizer inputs: uniform rows, with one all-zero block, one tiny block and one huge-range block per row.
 inline std::vector<float> quant_input(const std::string& name, size_t rows, size_t k, size_t block) {
   std::vector<float> v = uniform_vec(name, rows * k, -3.0f, 3.0f);
@@ -134,6 +187,68 @@ inline std::vector<float> quant_input(const std::string& name, size_t rows, size
       for (size_t i = 0; i < block; ++i) x[3 * block + i] *= 1e20f;
   }
   return v;
+}
+
+// ---- rope cases (shared by gen_goldens and kernels_rope_test) ----------------------------------------------------
+struct RopeCase {
+  const char* name;
+  int mode;         // 24 VISION, 40 IMROPE, 8 MROPE
+  int d_head;       // ne0
+  int n_dims;
+  int sections[4];
+  float freq_base;
+  int n_heads, n_tokens;
+  int grid_w;       // image grid width for the position planes
+  int pos0;         // first position
+};
+inline const std::vector<RopeCase>& rope_cases() {
+  static const std::vector<RopeCase> cases = {
+      {"vision/d=64", 24, 64, 32, {16, 16, 16, 16}, 10000.0f, 2, 32, 8, 0},
+      {"vision/d=72", 24, 72, 36, {18, 18, 18, 18}, 10000.0f, 2, 20, 5, 0},
+      {"vision/d=64,big", 24, 64, 32, {16, 16, 16, 16}, 10000.0f, 1, 16, 4, 150},
+      {"imrope/d=128", 40, 128, 128, {24, 20, 20, 0}, 5000000.0f, 2, 24, 5, 4},
+      {"imrope/d=128,far", 40, 128, 128, {24, 20, 20, 0}, 5000000.0f, 1, 12, 3, 250000},
+      {"mrope/d=128", 8, 128, 128, {24, 20, 20, 0}, 1000000.0f, 1, 8, 3, 7},
+  };
+  return cases;
+}
+// Position planes (t, h, w, e), n_tokens each. VISION: (row, col, row, col) of a grid_w-wide grid (+pos0), as
+// clip's qwen3vl positions. Other modes: the first quarter are text tokens (p, p, p, 0), the rest image tokens
+// (pos0', pos0' + row, pos0' + col, 0) as mtmd's M-RoPE positions.
+inline std::vector<int32_t> rope_positions(const RopeCase& c) {
+  const int n = c.n_tokens;
+  std::vector<int32_t> pos(static_cast<size_t>(4 * n));
+  for (int i = 0; i < n; ++i) {
+    if (c.mode == 24) {
+      const int r = c.pos0 + i / c.grid_w, col = c.pos0 + i % c.grid_w;
+      pos[i] = r, pos[i + n] = col, pos[i + 2 * n] = r, pos[i + 3 * n] = col;
+    } else if (i < n / 4) {
+      const int p = c.pos0 + i;
+      pos[i] = p, pos[i + n] = p, pos[i + 2 * n] = p, pos[i + 3 * n] = 0;
+    } else {
+      const int j = i - n / 4, p0 = c.pos0 + n / 4;
+      pos[i] = p0, pos[i + n] = p0 + j / c.grid_w, pos[i + 2 * n] = p0 + j % c.grid_w, pos[i + 3 * n] = 0;
+    }
+  }
+  return pos;
+}
+
+// ---- mat-mul cases of the dotq group (ggml_mul_mat on a plain CPU buffer) ------------------------------------------
+struct DotqMM {
+  const char* type;
+  int m, n, k;
+};
+inline const std::vector<DotqMM>& dotq_matmul_cases() {
+  static const std::vector<DotqMM> cases = {
+      {"q4_K", 16, 3, 1024}, {"q4_K", 8, 1, 2048}, {"q5_K", 16, 2, 2048}, {"q6_K", 16, 3, 1024},
+      {"q4_0", 16, 3, 1024}, {"q4_0", 8, 1, 1024}, {"bf16", 32, 5, 1024}, {"bf16", 32, 1, 1024},
+      {"bf16", 8, 3, 1020},  {"bf16", 8, 2, 4304}, {"f32", 16, 1, 1024},  {"f32", 8, 3, 1020},
+  };
+  return cases;
+}
+inline std::string dotq_matmul_name(const DotqMM& mm) {
+  return std::string("mm_") + mm.type + "/m=" + std::to_string(mm.m) + ",n=" + std::to_string(mm.n) +
+         ",k=" + std::to_string(mm.k);
 }
 
 // ---- fixture container -------------------------------------------------------------------------------------------
