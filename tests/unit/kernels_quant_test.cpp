@@ -2,6 +2,8 @@
 // from the oracle's ggml (tests/fixtures/kernels/{getrows,dotq}.ckg.zst).
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include "../parity/kernels/kernel_cases.h"
 #include "core/dtype.h"
 #include "kernels/convert_bf16.h"
@@ -9,6 +11,7 @@
 #include "kernels/dot_f32.h"
 #include "kernels/dot_kquants.h"
 #include "kernels/isa.h"
+#include "kernels/matmul_q4_K_repack.h"
 #include "kernels/matmul_tinyblas.h"
 #include "kernels/quantize_q8_0.h"
 #include "kernels/quantize_q8_K.h"
@@ -173,4 +176,35 @@ TEST(KernelsQuant, MulMatMatchesGgmlPaths) {
       EXPECT_EQ(first_diff(y.data(), want, y.size() * 4, 4), "") << c << " vec_dot_f32";
     }
   }
+}
+
+// Q4_K through CPU_REPACK (llama.cpp's default for Q4_K weights on AVX2 x86): goldens are whole ggml_mul_mat ops
+// on weights uploaded into the CPU_REPACK buffer. Rows < n - n%4 take the gemm model, the rest the gemv model.
+TEST(KernelsQuant, Q4KRepackMulMatMatchesGgml) {
+  int differs_from_vec_dot = 0;
+  for (const RepackMM& mm : repack_cases()) {
+    const std::string c = repack_name(mm);
+    const int64_t m = mm.m, n = mm.n, k = mm.k;
+    auto w = q4_K_blocks(c + "/w", size_t(m * k / 256));
+    auto x = uniform_vec(c + "/x", size_t(n * k), -2.0f, 2.0f);
+    ASSERT_EQ(fingerprint({{w.data(), w.size()}, {x.data(), x.size() * 4}}), golden_u64("repack", c + "/inputs_fnv"));
+    std::vector<kn::BlockQ8_K> xq(size_t(n * k / 256));
+    kn::quantize_rows_q8_K(x.data(), k, xq.data(), k / 256, k, n, 0, 1);
+    const auto* wq = reinterpret_cast<const kn::BlockQ4_K*>(w.data());
+    const auto& want = golden("repack", c + "/y");
+    std::vector<float> y(size_t(m * n), -1.0f);
+    for (int t = 0; t < 3; ++t) kn::matmul_q4_K_repack(m, n, k, wq, k / 256, xq.data(), k / 256, y.data(), m, t, 3);
+    EXPECT_EQ(first_diff(y.data(), want, y.size() * 4, 4), "") << c << " " << kn::isa_name(kn::active_isa());
+    // scalar models
+    for (int64_t j = 0; j < n; ++j)
+      for (int64_t i = 0; i < m; ++i) {
+        const bool gemm = j < n - n % 4;
+        y[size_t(j * m + i)] = gemm ? kn::gemm_q4_K_scalar(k, wq + i * (k / 256), xq.data() + j * (k / 256))
+                                    : kn::gemv_q4_K_scalar(k, wq + i * (k / 256), xq.data() + j * (k / 256));
+        const float vd = kn::dot_q4_K_scalar(k, wq + i * (k / 256), xq.data() + j * (k / 256));
+        differs_from_vec_dot += std::memcmp(&vd, &want[size_t(j * m + i) * 4], 4) != 0;
+      }
+    EXPECT_EQ(first_diff(y.data(), want, y.size() * 4, 4), "") << c << " scalar";
+  }
+  EXPECT_GT(differs_from_vec_dot, 0) << "goldens do not exercise the repack path";
 }

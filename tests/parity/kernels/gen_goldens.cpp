@@ -5,6 +5,8 @@
 // Ops are run the way llama.cpp runs them: row conversions / quantizers / vec_dot through the public
 // ggml-cpu entry points (ggml_cpu_fp32_to_fp16, type_traits_cpu from_float and vec_dot), everything else as
 // one-op ggml graphs computed by ggml_graph_compute_with_ctx on 2 threads (GGML_USE_LLAMAFILE, as the oracle).
+#include <ggml-alloc.h>
+#include <ggml-backend.h>
 #include <ggml-cpu.h>
 #include <ggml.h>
 #include <llama.h>
@@ -414,6 +416,50 @@ void gen_dotq(const std::string& dir) {
   }
   g.write(dir + "/dotq.ckg.zst");
 }
+
+// Q4_K mat-muls as llama.cpp runs them by default: weights in the CPU_REPACK extra buffer (repacked to
+// block_q4_Kx8 on upload), computed by the CPU backend (gemm for rows < n - n%4, gemv for the rest).
+void gen_repack(const std::string& dir) {
+  Group g;
+  ggml_backend_t be = ggml_backend_cpu_init();
+  ggml_backend_cpu_set_n_threads(be, 2);
+  ggml_backend_dev_t dev = ggml_backend_get_device(be);
+  auto get_extra = reinterpret_cast<ggml_backend_dev_get_extra_bufts_t>(
+      ggml_backend_reg_get_proc_address(ggml_backend_cpu_reg(), "ggml_backend_dev_get_extra_bufts"));
+  ggml_backend_buffer_type_t repack = nullptr;
+  for (ggml_backend_buffer_type_t* b = get_extra(dev); b && *b; ++b)
+    if (std::string(ggml_backend_buft_name(*b)) == "CPU_REPACK") repack = *b;
+  if (!repack) throw std::runtime_error("no CPU_REPACK buffer type");
+  for (const RepackMM& mm : repack_cases()) {
+    const std::string c = repack_name(mm);
+    auto w = q4_K_blocks(c + "/w", size_t(mm.m) * mm.k / 256);
+    auto x = uniform_vec(c + "/x", size_t(mm.n) * mm.k, -2.0f, 2.0f);
+    ggml_init_params wp = {ggml_tensor_overhead() * 4, nullptr, true};
+    ggml_context* cw = ggml_init(wp);
+    ggml_tensor* wt = ggml_new_tensor_2d(cw, GGML_TYPE_Q4_K, mm.k, mm.m);
+    ggml_backend_buffer_t wb = ggml_backend_alloc_ctx_tensors_from_buft(cw, repack);
+    ggml_backend_tensor_set(wt, w.data(), 0, w.size());
+    ggml_init_params ap = {ggml_tensor_overhead() * 8 + ggml_graph_overhead(), nullptr, true};
+    ggml_context* ca = ggml_init(ap);
+    ggml_tensor* xt = ggml_new_tensor_2d(ca, GGML_TYPE_F32, mm.k, mm.n);
+    ggml_tensor* out = ggml_mul_mat(ca, wt, xt);
+    ggml_backend_buffer_t ab = ggml_backend_alloc_ctx_tensors_from_buft(ca, ggml_backend_cpu_buffer_type());
+    ggml_backend_tensor_set(xt, x.data(), 0, x.size() * 4);
+    ggml_cgraph* gf = ggml_new_graph(ca);
+    ggml_build_forward_expand(gf, out);
+    if (ggml_backend_graph_compute(be, gf) != GGML_STATUS_SUCCESS) throw std::runtime_error("compute");
+    std::vector<float> y(size_t(mm.m) * mm.n);
+    ggml_backend_tensor_get(out, y.data(), 0, y.size() * 4);
+    g.fingerprint(c, {{w.data(), w.size()}, {x.data(), x.size() * 4}});
+    g.add(c + "/y", y);
+    ggml_backend_buffer_free(ab);
+    ggml_backend_buffer_free(wb);
+    ggml_free(ca);
+    ggml_free(cw);
+  }
+  ggml_backend_free(be);
+  g.write(dir + "/repack.ckg.zst");
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -433,5 +479,6 @@ int main(int argc, char** argv) {
   gen_softmax(dir);
   gen_getrows(dir);
   gen_dotq(dir);
+  gen_repack(dir);
   return 0;
 }

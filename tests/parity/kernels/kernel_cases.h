@@ -251,6 +251,18 @@ inline std::string dotq_matmul_name(const DotqMM& mm) {
          ",k=" + std::to_string(mm.k);
 }
 
+// ---- Q4_K mat-muls through CPU_REPACK (gemm rows < n - n%4, gemv for the rest) ----------------------------------
+struct RepackMM {
+  int m, n, k;
+};
+inline const std::vector<RepackMM>& repack_cases() {
+  static const std::vector<RepackMM> cases = {{16, 7, 1024}, {32, 1, 2048}, {8, 4, 512}, {24, 3, 768}, {16, 9, 256}};
+  return cases;
+}
+inline std::string repack_name(const RepackMM& mm) {
+  return "mm_q4_K_repack/m=" + std::to_string(mm.m) + ",n=" + std::to_string(mm.n) + ",k=" + std::to_string(mm.k);
+}
+
 // ---- fixture container -------------------------------------------------------------------------------------------
 using Records = std::map<std::string, std::vector<uint8_t>>;
 
