@@ -77,9 +77,6 @@ void Tokenizer::Impl::load(const Vocab& v) {
     fail(source, "tokenizer.ggml.pre '" + v.pre + "' is not supported (ck implements the qwen2 pre-tokenizer)");
   if (v.tokens.empty()) fail(source, "tokenizer.ggml.tokens is empty");
   if (v.tokens.size() > static_cast<size_t>(INT32_MAX)) fail(source, "too many tokens");
-  if (v.merges.empty() && v.tokens.size() > 0) {
-    // upstream throws only when the key is absent; an empty array is accepted (no merges at all)
-  }
   const size_t n = v.tokens.size();
   if (!v.types.empty() && v.types.size() < n)
     fail(source, "tokenizer.ggml.token_type has " + std::to_string(v.types.size()) + " entries for " +

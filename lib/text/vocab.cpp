@@ -48,7 +48,7 @@ Vocab vocab_from_gguf(const gguf::Reader& r) {
   v.model = r.get_string_opt("tokenizer.ggml.model").value_or("");
   v.pre = r.get_string_opt("tokenizer.ggml.pre").value_or("");
   v.tokens = gguf_strings(r, kTokens, true);
-  v.merges = gguf_strings(r, kMerges, false);
+  v.merges = gguf_strings(r, kMerges, true);  // llama.cpp: "cannot find tokenizer merges"
   if (const gguf::Value* t = r.find(kTypes)) {
     if (t->type != gguf::ValueType::ARRAY || !(t->elem_type == gguf::ValueType::INT32))
       fail(r.path(), std::string(kTypes) + " is not an array of i32");
@@ -116,7 +116,7 @@ Vocab vocab_from_bump(const bump::Reader& r) {
     v.model = str("tokenizer.ggml.model");
     v.pre = str("tokenizer.ggml.pre");
     v.tokens = strings(kTokens, true);
-    v.merges = strings(kMerges, false);
+    v.merges = strings(kMerges, true);
     if (const json* e = bump_find(kv, kTypes, "array", path))
       for (const auto& t : (*e)["value"]) v.types.push_back(t.get<int32_t>());
     for (const auto& name : special_id_names()) {
