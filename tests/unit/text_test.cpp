@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 #include <zstd.h>
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <filesystem>

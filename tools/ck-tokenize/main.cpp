@@ -4,7 +4,9 @@
 //   ck-tokenize --vocab text.gguf -f prompt.txt --pieces
 //   ck-tokenize --vocab text.gguf --decode 9707 1879   -> Hello world
 //   ck-tokenize --vocab text.gguf --info               -> JSON summary (sizes, special ids, vocab digest)
+#include <cctype>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
