@@ -1,0 +1,86 @@
+#include "runtime/encoder.h"
+
+#include <chrono>
+
+#include "core/error.h"
+#include "image/contract.h"
+#include "runtime/inputs.h"
+
+namespace ck::runtime {
+
+namespace {
+double ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+}  // namespace
+
+Encoder::Encoder(const std::string& model, int n_threads) {
+  program_ = Program::load(model);
+  const Program& p = *program_;
+  if (!p.input_by_role("image_planar"))
+    fail(p.path(), "template '" + p.template_name() + "' is not an image encoder (no input with role image_planar)");
+  if (!p.contracts().contains("preprocess"))
+    fail(p.path(), "no preprocess contract in contracts (re-run ck-convert | ck-lower | ck-layout)");
+  contract_ = image::contract_from_json(p.contracts()["preprocess"], p.path() + ": contracts.preprocess");
+  if (p.outputs().size() != 1) fail(p.path(), "an image encoder plan has exactly one output (the prefix rows)");
+  const TensorRef& out = p.outputs()[0];
+  if (out.dtype != DType::F32 || out.shape.size() != 2 || out.shape[1].sym >= 0 || !out.strides.empty())
+    fail(p.path(), "output '" + out.tensor + "' is not contiguous f32 [rows][row_width]");
+  row_width_ = out.shape[1].value;
+  // Slices of a row (docs/formats/prefix.md): when the output is a concatenation, its first input is the
+  // merger slice and every further input one deepstack slice, all of the same width.
+  n_embd_ = row_width_;
+  n_deepstack_ = 0;
+  for (const auto& c : p.calls())
+    if (c.out.tensor == out.tensor && c.op == "concat" && !c.ins.empty()) {
+      const int64_t w0 = c.ins[0].shape.back().value;
+      bool same = true;
+      for (const auto& i : c.ins) same = same && i.shape.back().sym < 0 && i.shape.back().value == w0;
+      if (same && w0 * int64_t(c.ins.size()) == row_width_) {
+        n_embd_ = w0;
+        n_deepstack_ = int64_t(c.ins.size()) - 1;
+      }
+    }
+  exec_ = std::make_unique<Executor>(p, n_threads);
+}
+
+EncodeResult Encoder::encode(const image::RgbImage& img, const std::string& name, const EncodeOptions& opt) {
+  EncodeResult r;
+  image::PreprocessContract c = contract_;
+  image::set_token_overrides(c, opt.min_tokens, opt.max_tokens, "--image-min-tokens/--image-max-tokens");
+  auto t0 = std::chrono::steady_clock::now();
+  r.pre = image::preprocess(img, c, name);
+  r.preprocess_ms = ms_since(t0);
+
+  t0 = std::chrono::steady_clock::now();
+  feed_image(*exec_, r.pre, name, opt.dump);
+  RunOptions ro;
+  ro.dump = opt.dump;
+  ro.borrow = opt.borrow;
+  ro.stop_at_missing = opt.stop_at_missing;
+  ro.progress = opt.progress;
+  r.stats = exec_->run(ro);
+  r.encode_ms = ms_since(t0);
+
+  const TensorRef& out = program_->outputs()[0];
+  View v = exec_->view(out);
+  const int64_t rows = v.shape[0];
+  if (rows != int64_t(r.pre.nx) * r.pre.ny)
+    fail(program_->path(), "output has " + std::to_string(rows) + " rows for a " + std::to_string(r.pre.nx) + "x" +
+                               std::to_string(r.pre.ny) + " token grid");
+  r.rows = std::span<const float>(v.ptr<const float>(), size_t(rows * row_width_));
+  r.info.rows = uint64_t(rows);
+  r.info.row_width = uint64_t(row_width_);
+  r.info.n_embd = uint32_t(n_embd_);
+  r.info.n_deepstack = uint32_t(n_deepstack_);
+  r.info.grid_nx = uint32_t(r.pre.nx);
+  r.info.grid_ny = uint32_t(r.pre.ny);
+  const json& src = program_->doc().value("weights", json::object()).value("source", json::object());
+  const json& gguf = src.value("gguf", json::object());
+  r.info.meta["model"] = {{"mmproj_sha256", gguf.value("sha256", "")}, {"mmproj_name", gguf.value("file", "")}};
+  r.info.meta["bridge"] = {{"activation", out.tensor}};
+  r.info.meta["preprocess"] = r.pre.summary;
+  return r;
+}
+
+}  // namespace ck::runtime

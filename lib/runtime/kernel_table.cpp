@@ -1,0 +1,331 @@
+// The binding table (one place): catalogue id -> function. Mat-mul wrappers reproduce
+// ggml_compute_forward_mul_mat's path choice (llamafile tinyBLAS when it accepts the shape, else the vec_dot
+// kernel of the weight type, after rounding the activations to the weight's vec_dot_type), as
+// docs/KERNELS.md describes; the arithmetic itself is lib/kernels'.
+#include "runtime/kernel_table.h"
+
+#include <sys/mman.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "core/error.h"
+#include "kernels/blocks.h"
+#include "kernels/convert_bf16.h"
+#include "kernels/convert_fp16.h"
+#include "kernels/dot_f16.h"
+#include "kernels/dot_f32.h"
+#include "kernels/dot_q8_0.h"
+#include "kernels/gelu.h"
+#include "kernels/layer_norm.h"
+#include "kernels/matmul_tinyblas.h"
+#include "kernels/quantize_q8_0.h"
+#include "kernels/rope.h"
+#include "runtime/layout_ops.h"
+#include "runtime/program.h"
+
+namespace ck::runtime {
+
+// ---- View / Scratch / BoundCall -------------------------------------------------------------------------
+
+int64_t View::numel() const {
+  int64_t n = 1;
+  for (auto d : shape) n *= d;
+  return n;
+}
+
+bool View::contiguous() const {
+  int64_t s = int64_t(traits(dtype).type_size);
+  for (size_t i = shape.size(); i-- > 0;) {
+    if (shape[i] != 1 && strides[i] != s) return false;
+    s *= shape[i];
+  }
+  return true;
+}
+
+bool View::uniform_rows() const {
+  const int64_t es = int64_t(traits(dtype).type_size);
+  if (shape.empty() || (shape.back() > 1 && strides.back() != es)) return false;
+  if (shape.size() == 1) return true;
+  // dims before the last must collapse into one constant stride: stride[i] = stride[i+1] * shape[i+1]
+  for (size_t i = 0; i + 2 < shape.size(); ++i)
+    if (shape[i] > 1 && strides[i] != strides[i + 1] * shape[i + 1]) return false;
+  return true;
+}
+
+int64_t View::row_stride() const {
+  if (shape.size() == 1) return int64_t(traits(dtype).type_size) * shape[0];
+  return strides[shape.size() - 2];
+}
+
+void* Scratch::get(size_t slot, size_t bytes) {
+  if (slot >= 4) fail("runtime scratch", "slot out of range");
+  Buf& b = bufs_[slot];
+  if (bytes > b.n) {
+    if (b.p) munmap(b.p, b.n);
+    const size_t n = (bytes + 4095) & ~size_t(4095);
+    void* p = mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) fail("runtime scratch", "cannot allocate " + std::to_string(n) + " bytes");
+    b.p = p;
+    b.n = n;
+  }
+  return b.p;
+}
+
+Scratch::~Scratch() {
+  for (auto& b : bufs_)
+    if (b.p) munmap(b.p, b.n);
+}
+
+const View* BoundCall::weight_opt(std::string_view role) const {
+  for (size_t i = 0; i < call->weights.size(); ++i)
+    if (call->weights[i].arg == role) return &w[i];
+  return nullptr;
+}
+
+const View& BoundCall::weight(std::string_view role) const {
+  const View* v = weight_opt(role);
+  if (!v) fail("call " + call->id, "no weight with role '" + std::string(role) + "'");
+  return *v;
+}
+
+namespace {
+const Scalar* find_scalar(const Call& c, std::string_view name) {
+  for (const auto& s : c.scalars)
+    if (s.arg == name) return &s;
+  return nullptr;
+}
+}  // namespace
+
+bool BoundCall::has_param(std::string_view name) const { return find_scalar(*call, name) != nullptr; }
+
+double BoundCall::param_f(std::string_view name) const {
+  const Scalar* s = find_scalar(*call, name);
+  if (!s) fail("call " + call->id, "missing parameter '" + std::string(name) + "'");
+  if (s->sym >= 0) return double((*symbol_values)[size_t(s->sym)]);
+  if (s->value.is_boolean()) return s->value.get<bool>() ? 1.0 : 0.0;
+  if (!s->value.is_number()) fail("call " + call->id, "parameter '" + std::string(name) + "' is not a number");
+  return s->value.get<double>();
+}
+
+int64_t BoundCall::param_i(std::string_view name) const {
+  const Scalar* s = find_scalar(*call, name);
+  if (!s) fail("call " + call->id, "missing parameter '" + std::string(name) + "'");
+  if (s->sym >= 0) return (*symbol_values)[size_t(s->sym)];
+  if (!s->value.is_number_integer()) fail("call " + call->id, "parameter '" + std::string(name) + "' is not an integer");
+  return s->value.get<int64_t>();
+}
+
+std::vector<int64_t> BoundCall::param_list(std::string_view name) const {
+  const Scalar* s = find_scalar(*call, name);
+  if (!s || !s->value.is_array()) fail("call " + call->id, "missing list parameter '" + std::string(name) + "'");
+  std::vector<int64_t> out;
+  for (const auto& v : s->value) {
+    if (!v.is_number_integer()) fail("call " + call->id, "parameter '" + std::string(name) + "' must list integers");
+    out.push_back(v.get<int64_t>());
+  }
+  return out;
+}
+
+// ---- kernels over lib/kernels ---------------------------------------------------------------------------
+
+namespace {
+
+[[noreturn]] void bad(const BoundCall& c, const std::string& what) {
+  fail("call " + std::to_string(c.call->index) + " (" + c.call->id + ", " + c.call->kernel + ")", what);
+}
+
+// The activation operand of a mat-mul: n rows of k floats at a constant row stride.
+struct Rows {
+  const float* x;
+  int64_t stride;  // floats
+  int64_t n, k;
+};
+
+Rows act_rows(const BoundCall& c, const View& a) {
+  if (a.dtype != DType::F32) bad(c, "activation must be F32");
+  if (!a.uniform_rows() || a.row_stride() % 4) bad(c, "activation rows must be at a constant stride");
+  return {a.ptr<const float>(), a.row_stride() / 4, a.rows(), a.cols()};
+}
+
+// out[j][i] = dot(W row i, activation row j): ggml_compute_forward_mul_mat with src0 = W [m][k] (weights,
+// any supported type), src1 = activations [n][k] F32, dst [n][m].
+void mul_mat_impl(const BoundCall& c, ExecContext& ex, const View& W, const Rows& a, float* out, int64_t ldc) {
+  const int64_t m = W.shape[0], k = W.shape[1], n = a.n;
+  if (a.k != k) bad(c, "activation width " + std::to_string(a.k) + " != weight row " + std::to_string(k));
+  switch (W.dtype) {
+    case DType::F32: {
+      // vec_dot_type F32: llamafile_sgemm on src1 as stored (needs contiguous src1), else ggml_vec_dot_f32.
+      const bool contiguous = a.stride == k;
+      if (contiguous && kernels::tinyblas_applies(m, n, k))
+        ex.pool->run([&](int ith, int nth) {
+          kernels::matmul_tinyblas_f32(m, n, k, W.ptr<const float>(), k, a.x, a.stride, out, ldc, ith, nth);
+        });
+      else
+        ex.pool->run([&](int ith, int nth) {
+          kernels::matmul_vecdot_f32(m, n, k, W.ptr<const float>(), k, a.x, a.stride, out, ldc, ith, nth);
+        });
+      return;
+    }
+    case DType::F16:
+    case DType::BF16: {
+      // src1 rounded to the weight type (ggml_cpu_fp32_to_fp16 / _bf16) into wdata, then tinyBLAS or vec_dot.
+      auto* b = static_cast<uint16_t*>(ex.scratch->get(0, size_t(n * k) * 2));
+      const bool f16 = W.dtype == DType::F16;
+      ex.pool->run([&](int ith, int nth) {
+        if (f16) kernels::fp32_to_fp16_rows(a.x, a.stride, b, k, k, n, ith, nth);
+        else kernels::fp32_to_bf16_rows(a.x, a.stride, b, k, k, n, ith, nth);
+      });
+      const bool tb = kernels::tinyblas_applies(m, n, k);
+      ex.pool->run([&](int ith, int nth) {
+        const auto* A = W.ptr<const uint16_t>();
+        if (f16 && tb) kernels::matmul_tinyblas_f16(m, n, k, A, k, b, k, out, ldc, ith, nth);
+        else if (f16) kernels::matmul_vecdot_f16(m, n, k, A, k, b, k, out, ldc, ith, nth);
+        else if (tb) kernels::matmul_tinyblas_bf16(m, n, k, A, k, b, k, out, ldc, ith, nth);
+        else kernels::matmul_vecdot_bf16(m, n, k, A, k, b, k, out, ldc, ith, nth);
+      });
+      return;
+    }
+    case DType::Q8_0: {
+      if (k % kernels::QK8_0) bad(c, "Q8_0 row length must be a multiple of 32");
+      const int64_t kb = k / kernels::QK8_0;
+      auto* b = static_cast<kernels::BlockQ8_0*>(ex.scratch->get(0, size_t(n * kb) * sizeof(kernels::BlockQ8_0)));
+      ex.pool->run([&](int ith, int nth) { kernels::quantize_rows_q8_0(a.x, a.stride, b, kb, k, n, ith, nth); });
+      ex.pool->run([&](int ith, int nth) {
+        kernels::matmul_q8_0(m, n, k, W.ptr<const kernels::BlockQ8_0>(), kb, b, kb, out, ldc, ith, nth);
+      });
+      return;
+    }
+    default:
+      bad(c, std::string("no strict mat-mul for weight type ") + dtype_name(W.dtype));
+  }
+}
+
+void mul_mat(const BoundCall& c, ExecContext& ex) {
+  const View& W = c.weight("w");
+  if (W.shape.size() != 2) bad(c, "weight must be 2-D");
+  const Rows a = act_rows(c, c.in.at(0));
+  if (!c.out.contiguous() || c.out.cols() != W.shape[0] || c.out.rows() != a.n) bad(c, "output is not [n][m]");
+  mul_mat_impl(c, ex, W, a, c.out.ptr<float>(), W.shape[0]);
+}
+
+// ggml_conv_2d's mul_mat: src0 = im2col [N][K] (F16), src1 = kernel [C][K] (F32 rounded to F16, or F16),
+// dst [C][N]: dst[oc][p] = dot(im2col row p, kernel row oc). tinyBLAS F16 with A = im2col (m = N), B = kernel
+// (n = C) when it accepts (N % 4 == 0, K % 8 == 0, C >= 2), else ggml_vec_dot_f16.
+void conv2d_mm(const BoundCall& c, ExecContext& ex) {
+  const View& cols = c.in.at(0);
+  const View& Wk = c.weight("w");
+  if (cols.dtype != DType::F16 || !cols.contiguous()) bad(c, "im2col columns must be contiguous F16");
+  const int64_t N = cols.rows(), K = cols.cols(), C = Wk.shape[0];
+  if (Wk.numel() != C * K) bad(c, "kernel does not match the im2col width");
+  if (!c.out.contiguous() || c.out.numel() != C * N || c.out.dtype != DType::F32) bad(c, "output is not [C][N] F32");
+  const uint16_t* B = nullptr;
+  if (Wk.dtype == DType::F16) {
+    B = Wk.ptr<const uint16_t>();
+  } else if (Wk.dtype == DType::F32) {
+    auto* b = static_cast<uint16_t*>(ex.scratch->get(0, size_t(C * K) * 2));
+    ex.pool->run([&](int ith, int nth) { kernels::fp32_to_fp16_rows(Wk.ptr<const float>(), K, b, K, K, C, ith, nth); });
+    B = b;
+  } else {
+    bad(c, "kernel must be F32 or F16");
+  }
+  const uint16_t* A = cols.ptr<const uint16_t>();
+  float* out = c.out.ptr<float>();
+  const bool tb = kernels::tinyblas_applies(N, C, K);
+  ex.pool->run([&](int ith, int nth) {
+    if (tb) kernels::matmul_tinyblas_f16(N, C, K, A, K, B, K, out, N, ith, nth);
+    else kernels::matmul_vecdot_f16(N, C, K, A, K, B, K, out, N, ith, nth);
+  });
+}
+
+// ggml_norm (no weight; the graph applies ggml_mul / ggml_add as their own ops).
+void norm(const BoundCall& c, ExecContext& ex) {
+  const View& a = c.in.at(0);
+  if (!a.uniform_rows() || !c.out.uniform_rows() || a.dtype != DType::F32) bad(c, "norm needs F32 rows");
+  const float eps = float(c.param_f("eps"));
+  ex.pool->run([&](int ith, int nth) {
+    kernels::layer_norm_rows(a.ptr<const float>(), a.row_stride() / 4, c.out.ptr<float>(), c.out.row_stride() / 4,
+                             a.cols(), a.rows(), eps, nullptr, nullptr, ith, nth);
+  });
+}
+
+void gelu(const BoundCall& c, ExecContext& ex) {
+  const View& a = c.in.at(0);
+  if (!a.uniform_rows() || !c.out.uniform_rows() || a.dtype != DType::F32) bad(c, "gelu needs F32 rows");
+  ex.pool->run([&](int ith, int nth) {
+    kernels::gelu_rows(a.ptr<const float>(), a.row_stride() / 4, c.out.ptr<float>(), c.out.row_stride() / 4, a.cols(),
+                       a.rows(), ith, nth);
+  });
+}
+
+// ggml_rope_multi: in0 [T][H][d] (possibly a column view of qkv), in1 positions [4][T] i32, out [T][H][d].
+void rope_multi(const BoundCall& c, ExecContext& ex) {
+  const View& x = c.in.at(0);
+  const View& pos = c.in.at(1);
+  if (x.shape.size() != 3 || x.dtype != DType::F32 || x.strides[2] != 4) bad(c, "rope input must be F32 [T][H][d]");
+  if (pos.dtype != DType::I32 || !pos.contiguous()) bad(c, "positions must be contiguous I32");
+  if (!c.out.contiguous() || c.out.shape != x.shape) bad(c, "rope output must be contiguous, shaped like the input");
+  const int64_t T = x.shape[0], H = x.shape[1], d = x.shape[2];
+  if (pos.numel() != 4 * T) bad(c, "positions must hold 4 planes of n_tokens");
+  if (c.param_f("ext_factor") != 0.0) bad(c, "ext_factor != 0 (YaRN) is not implemented");
+  kernels::RopeParams p;
+  p.n_dims = int(c.param_i("n_dims"));
+  p.mode = int(c.param_i("mode"));
+  const auto sec = c.param_list("sections");
+  if (sec.size() != 4) bad(c, "sections must have 4 entries");
+  for (int i = 0; i < 4; ++i) p.sections[i] = int(sec[size_t(i)]);
+  p.freq_base = float(c.param_f("freq_base"));
+  p.freq_scale = float(c.param_f("freq_scale"));
+  p.attn_factor = float(c.param_f("attn_factor"));
+  const float* src = x.ptr<const float>();
+  if (!x.contiguous()) {  // gather the view into contiguous rows first (a copy; ggml reads it through nb[])
+    auto* g = static_cast<float*>(ex.scratch->get(1, size_t(T * H * d) * 4));
+    ex.pool->run([&](int ith, int nth) {
+      auto [r0, r1] = split_range(size_t(T * H), ith, nth);
+      for (int64_t r = int64_t(r0); r < int64_t(r1); ++r)
+        std::memcpy(g + r * d, x.data + (r / H) * x.strides[0] + (r % H) * x.strides[1], size_t(d) * 4);
+    });
+    src = g;
+  }
+  ex.pool->run([&](int ith, int nth) {
+    kernels::rope_multi_rows(p, src, c.out.ptr<float>(), d, H, T, pos.ptr<const int32_t>(), ith, nth);
+  });
+}
+
+const KernelBinding kBindings[] = {
+    {"im2col.f32.f32.strict", ops::im2col, "runtime ops::im2col (F16 columns)"},
+    {"im2col.f16.f32.strict", ops::im2col, "runtime ops::im2col (F16 columns)"},
+    {"conv2d_mm.f32.f16.strict", conv2d_mm, "fp32_to_fp16_rows(kernel) + matmul_tinyblas_f16 / matmul_vecdot_f16"},
+    {"conv2d_mm.f16.f16.strict", conv2d_mm, "matmul_tinyblas_f16 / matmul_vecdot_f16"},
+    {"interpolate_pos.f32.strict", ops::interpolate_pos, "runtime ops::interpolate_pos"},
+    {"transpose.f32.strict", ops::transpose, "runtime ops::transpose"},
+    {"merge_order.f32.strict", ops::merge_order, "runtime ops::merge_order"},
+    {"cpy.f32.strict", ops::cpy_f16, "fp32_to_fp16_row per permuted row"},
+    {"concat.f32.strict", ops::concat, "runtime ops::concat"},
+    {"add.f32.strict", ops::add, "runtime ops::add"},
+    {"add.f32.f32.strict", ops::add, "runtime ops::add (bias broadcast)"},
+    {"mul.f32.f32.strict", ops::mul, "runtime ops::mul (weight broadcast)"},
+    {"gelu.f32.strict", gelu, "gelu_rows"},
+    {"norm.f32.strict", norm, "layer_norm_rows (no w, b)"},
+    {"rope_multi.f32.strict", rope_multi, "rope_multi_rows"},
+    {"mul_mat.f32.f32.strict", mul_mat, "matmul_tinyblas_f32 / matmul_vecdot_f32"},
+    {"mul_mat.f16.f32.strict", mul_mat, "fp32_to_fp16_rows + matmul_tinyblas_f16 / matmul_vecdot_f16"},
+    {"mul_mat.bf16.f32.strict", mul_mat, "fp32_to_bf16_rows + matmul_tinyblas_bf16 / matmul_vecdot_bf16"},
+    {"mul_mat.q8_0.f32.strict", mul_mat, "quantize_rows_q8_0 + matmul_q8_0"},
+};
+
+}  // namespace
+
+const KernelBinding* find_binding(std::string_view id) {
+  for (const auto& b : kBindings)
+    if (id == b.id) return &b;
+  return nullptr;
+}
+
+std::vector<const KernelBinding*> all_bindings() {
+  std::vector<const KernelBinding*> v;
+  for (const auto& b : kBindings) v.push_back(&b);
+  return v;
+}
+
+}  // namespace ck::runtime

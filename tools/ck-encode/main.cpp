@@ -1,0 +1,171 @@
+// ck-encode: image -> ck.prefix (docs/formats/prefix.md) with the vision encoder planned by ck-layout.
+//   ck-encode [-m DIR] IMAGE|- [-o FILE | --shm NAME]     (default: stdout, refused on a terminal)
+//   ck-encode --info PREFIX|shm:NAME                      (print a prefix header)
+//   ck-encode --rm-shm NAME                               (remove a shared-memory prefix)
+// DIR (default $CK_ENCODER) holds call.json + layout.json from `ck-convert | ck-lower | ck-layout -o DIR`.
+// Bad input (missing/corrupt image, an image beyond the contract, a plan whose bump does not match, a plan
+// that is not an image encoder) -> one line on stderr, exit 2, and no output at all.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "bridge/prefix.h"
+#include "core/error.h"
+#include "core/output_file.h"
+#include "core/thread_pool.h"
+#include "dump/reader.h"
+#include "dump/writer.h"
+#include "image/decode.h"
+#include "runtime/encoder.h"
+
+namespace {
+
+using json = nlohmann::ordered_json;
+
+int info(const std::string& src) {
+  const auto p = ck::bridge::Prefix::open(src);
+  const auto& i = p.info();
+  json j;
+  j["source"] = src;
+  j["rows"] = i.rows;
+  j["row_width"] = i.row_width;
+  j["n_embd"] = i.n_embd;
+  j["n_deepstack"] = i.n_deepstack;
+  j["grid"] = {i.grid_nx, i.grid_ny};
+  j["data_bytes"] = i.rows * i.row_width * 4;
+  j["meta"] = i.meta;
+  std::printf("%s\n", j.dump(2).c_str());
+  return 0;
+}
+
+int body(int argc, char** argv) {
+  CLI::App app{"ck-encode: image -> ck.prefix (Qwen3-VL vision encoder, bit-identical to llama.cpp b10256)"};
+  std::string image, model, out, shm, rm_shm, info_src, json_out, dump_dir, borrow_dir;
+  int threads = 0, min_tokens = 0, max_tokens = 0;
+  bool overwrite_dump = false;
+  app.add_option("image", image, "input image (PNG, JPEG, BMP, GIF, ...); - = stdin");
+  app.add_option("-m,--model", model, "encoder directory from ck-layout -o (default $CK_ENCODER)");
+  app.add_option("-o,--output", out, "write the prefix to this file (atomic)");
+  app.add_option("--shm", shm, "write the prefix to POSIX shared memory NAME");
+  app.add_option("--rm-shm", rm_shm, "remove the shared-memory prefix NAME and exit");
+  app.add_option("--info", info_src, "print the header of a prefix (file or shm:NAME) and exit");
+  app.add_option("--json", json_out, "timings and shapes as JSON to FILE (- = stderr)");
+  app.add_option("-t,--threads", threads, "threads (default: physical cores)");
+  app.add_option("--image-min-tokens", min_tokens, "override the model's minimum image tokens (llama.cpp option)");
+  app.add_option("--image-max-tokens", max_tokens, "override the model's maximum image tokens (llama.cpp option)");
+  app.add_option("--dump", dump_dir, "write every named activation to DIR (ck.dump, oracle names) for ck-diff");
+  app.add_flag("--dump-overwrite", overwrite_dump, "replace an existing dump directory");
+  app.add_option("--borrow", borrow_dir,
+                 "bisecting aid: take the outputs of kernels this build lacks from this (oracle) dump");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : ck::kExitBadInput;
+  }
+
+  if (!rm_shm.empty()) {
+    if (!ck::bridge::remove_prefix_shm(rm_shm)) ck::fail("shm:" + rm_shm, "no such shared-memory object");
+    return 0;
+  }
+  if (!info_src.empty()) return info(info_src);
+  if (image.empty()) ck::fail("ck-encode", "no image given (ck-encode [-m DIR] IMAGE|-)");
+  if (!out.empty() && !shm.empty()) ck::fail("ck-encode", "-o and --shm are exclusive");
+  if (out.empty() && shm.empty() && isatty(STDOUT_FILENO))
+    ck::fail("<stdout>", "is a terminal; the prefix is binary (redirect it, or use -o FILE / --shm NAME)");
+  if (model.empty()) {
+    const char* env = std::getenv("CK_ENCODER");
+    if (!env || !*env) ck::fail("ck-encode", "no model: pass -m DIR or set CK_ENCODER");
+    model = env;
+  }
+  if (threads < 0) ck::fail("--threads", "must be >= 1");
+  if (threads == 0) threads = ck::ThreadPool::physical_cores();
+  if (min_tokens < 0 || max_tokens < 0) ck::fail("--image-min-tokens/--image-max-tokens", "must be positive");
+
+  ck::runtime::Encoder enc(model, threads);
+  // Everything about the inputs is checked before any output exists.
+  const ck::image::RgbImage img = ck::image::decode_image_file(image);
+  const std::string name = image == "-" ? "<stdin>" : image;
+
+  std::optional<ck::DumpWriter> dump;
+  if (!dump_dir.empty()) {
+    ck::DumpWriterOptions o;
+    o.overwrite = overwrite_dump;
+    dump.emplace(dump_dir, "ck-encode 0.1.0", o);
+    dump->set_phase("encode");
+  }
+  std::optional<ck::DumpReader> borrow;
+  if (!borrow_dir.empty()) borrow.emplace(borrow_dir);
+  const auto missing = enc.program().missing_kernels();
+
+  ck::runtime::EncodeOptions eo;
+  eo.min_tokens = min_tokens;
+  eo.max_tokens = max_tokens;
+  eo.dump = dump ? &*dump : nullptr;
+  eo.borrow = borrow ? &*borrow : nullptr;
+  // Without a borrow source a missing kernel is fatal; with --dump, everything up to it is still recorded.
+  eo.stop_at_missing = !borrow && dump;
+  const bool tty = isatty(STDERR_FILENO);
+  int last_layer = -2;
+  if (tty)
+    eo.progress = [&](const ck::runtime::Call& c, size_t done, size_t total) {
+      if (c.layer != last_layer || done == total) {
+        last_layer = c.layer;
+        std::fprintf(stderr, "\rck-encode: %s%d (call %zu/%zu)   ", c.layer >= 0 ? "layer " : "", c.layer, done, total);
+        if (done == total) std::fprintf(stderr, "\n");
+      }
+    };
+  if (!borrow && !dump && !missing.empty()) {
+    std::string ids;
+    for (const auto& m : missing) ids += (ids.empty() ? "" : ", ") + m;
+    ck::fail(enc.program().path(), "kernels not implemented in this build: " + ids);
+  }
+
+  ck::runtime::EncodeResult r = enc.encode(img, name, eo);
+  if (r.stats.stopped_at) {
+    if (dump) dump->commit();
+    const auto& c = *r.stats.stopped_at;
+    ck::fail(enc.program().path(), "call " + std::to_string(c.index) + " (" + c.id + "): kernel '" + c.kernel +
+                                       "' is not implemented in this build" +
+                                       (dump ? "; dump written up to it: " + dump_dir : std::string()));
+  }
+  r.info.meta["bridge"]["positions"] = "t,t+y,t+x,0";
+  r.info.meta["bridge"]["resume"] = "pos0+max(nx,ny)";
+
+  if (!json_out.empty()) {
+    json j;
+    j["format"] = "ck.encode_report";
+    j["version"] = 1;
+    j["image"] = name;
+    j["model"] = model;
+    j["threads"] = threads;
+    j["source"] = {{"width", img.width}, {"height", img.height}};
+    j["preprocessed"] = {{"width", r.pre.width}, {"height", r.pre.height}};
+    j["grid"] = {r.pre.nx, r.pre.ny};
+    j["tokens"] = r.info.rows;
+    j["row_width"] = r.info.row_width;
+    j["n_embd"] = r.info.n_embd;
+    j["n_deepstack"] = r.info.n_deepstack;
+    j["preprocess_ms"] = r.preprocess_ms;
+    j["encode_ms"] = r.encode_ms;
+    j["tokens_per_s"] = r.encode_ms > 0 ? double(r.info.rows) * 1000.0 / r.encode_ms : 0.0;
+    j["calls_run"] = r.stats.calls_run;
+    j["calls_borrowed"] = r.stats.calls_borrowed;
+    if (json_out == "-") std::fprintf(stderr, "%s\n", j.dump(2).c_str());
+    else ck::write_text_file(json_out, j.dump(2) + "\n");
+  }
+  if (dump) dump->commit();
+  if (!out.empty()) ck::bridge::write_prefix_file(out, r.info, r.rows);
+  else if (!shm.empty()) ck::bridge::write_prefix_shm(shm, r.info, r.rows);
+  else ck::bridge::write_prefix_stdout(r.info, r.rows);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return ck::run_tool("ck-encode", body, argc, argv); }
