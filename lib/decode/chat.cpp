@@ -1,0 +1,101 @@
+// Mirrors llama.cpp b10256 src/llama-chat.cpp (llm_chat_detect_template, llm_chat_apply_template) and
+// tools/mtmd/mtmd-cli.cpp (marker appended to the prompt) with the strings taken from data.
+#include "decode/chat.h"
+
+#include "core/error.h"
+
+namespace ck::decode {
+namespace {
+
+const char kBuiltinFormats[] =
+#include "decode/chat_formats.inc"
+    ;
+
+std::string str_at(const nlohmann::ordered_json& j, const char* key, const std::string& source) {
+  if (!j.contains(key) || !j[key].is_string()) ck::fail(source, std::string("missing string \"") + key + "\"");
+  return j[key].get<std::string>();
+}
+
+std::optional<int32_t> opt_id(const nlohmann::ordered_json& j, const char* key, const std::string& source) {
+  if (!j.contains(key) || j[key].is_null()) return std::nullopt;
+  if (!j[key].is_number_integer()) ck::fail(source, std::string("chat.") + key + " is not an integer");
+  return j[key].get<int32_t>();
+}
+
+}  // namespace
+
+ChatFormats ChatFormats::parse(const nlohmann::ordered_json& j, const std::string& source) {
+  if (j.value("format", "") != "ck.chat_formats" || j.value("version", 0) != 1)
+    ck::fail(source, "not a ck.chat_formats version 1 document");
+  ChatFormats f;
+  f.default_template = str_at(j, "default_template", source);
+  f.media_marker = str_at(j, "media_marker", source);
+  if (f.media_marker.empty()) ck::fail(source, "empty media_marker");
+  for (const auto& e : j.at("formats")) {
+    ChatFormat cf;
+    cf.name = str_at(e, "name", source);
+    cf.supported = e.value("supported", false);
+    if (cf.supported) {
+      const auto& m = e.at("message");
+      cf.msg_prefix = str_at(m, "prefix", source);
+      cf.msg_role_suffix = str_at(m, "role_suffix", source);
+      cf.msg_suffix = str_at(m, "suffix", source);
+      cf.generation_prompt = str_at(e, "generation_prompt", source);
+    }
+    std::vector<std::string> all;
+    for (const auto& s : e.at("detect").at("contains_all")) all.push_back(s.get<std::string>());
+    if (all.empty()) ck::fail(source, "format " + cf.name + ": empty detect.contains_all");
+    f.formats.push_back(std::move(cf));
+    f.contains_all.push_back(std::move(all));
+  }
+  return f;
+}
+
+const ChatFormats& ChatFormats::builtin() {
+  static const ChatFormats f = parse(nlohmann::ordered_json::parse(kBuiltinFormats), "chat_formats.json");
+  return f;
+}
+
+const ChatFormat* ChatFormats::detect(const std::string& tmpl) const {
+  for (const auto& cf : formats)
+    if (cf.name == tmpl) return &cf;  // llm_chat_template_from_str
+  for (size_t i = 0; i < formats.size(); ++i) {
+    bool all = true;
+    for (const auto& s : contains_all[i]) all = all && tmpl.find(s) != std::string::npos;
+    if (all) return &formats[i];
+  }
+  return nullptr;
+}
+
+ChatContract ChatContract::from_json(const nlohmann::ordered_json& chat, const std::string& source) {
+  if (!chat.is_object()) ck::fail(source, "no chat contract (contracts.chat)");
+  ChatContract c;
+  if (chat.contains("chat_template") && chat["chat_template"].is_string())
+    c.chat_template = chat["chat_template"].get<std::string>();
+  c.image_begin = chat.value("image_begin", std::string());
+  c.image_end = chat.value("image_end", std::string());
+  c.image_begin_id = opt_id(chat, "image_begin_id", source);
+  c.image_end_id = opt_id(chat, "image_end_id", source);
+  c.bos_id = opt_id(chat, "bos_id", source);
+  c.add_bos = chat.value("add_bos", false);
+  if (chat.contains("stop_ids") && chat["stop_ids"].is_array())
+    for (const auto& v : chat["stop_ids"]) c.stop_ids.push_back(v.get<int32_t>());
+  return c;
+}
+
+std::string user_content(const std::string& prompt, bool with_image, bool image_first, const ChatFormats& f) {
+  if (!with_image || prompt.find(f.media_marker) != std::string::npos) return prompt;
+  return image_first ? f.media_marker + prompt : prompt + f.media_marker;
+}
+
+std::string apply_chat_shell(const ChatContract& c, const std::string& content, const ChatFormats& f,
+                             const std::string& source) {
+  const std::string tmpl = c.chat_template.value_or(f.default_template);
+  const ChatFormat* cf = f.detect(tmpl);
+  if (!cf) ck::fail(source, "chat template not recognised (as llama_chat_apply_template); use --raw");
+  if (!cf->supported)
+    ck::fail(source, "chat template format '" + cf->name + "' is not implemented by ck-decode; use --raw");
+  return cf->msg_prefix + "user" + cf->msg_role_suffix + content + cf->msg_suffix + cf->generation_prompt;
+}
+
+}  // namespace ck::decode

@@ -1,0 +1,58 @@
+// The chat contract of ck-decode: how a user prompt (plus one image) becomes the text llama-mtmd-cli feeds to
+// mtmd_tokenize. Everything model-specific is data: the template text comes from the model (GGUF
+// tokenizer.chat_template, carried as contracts.chat.chat_template), the shells from chat_formats.json
+// (compiled in), the image markers from contracts.chat.image_begin/image_end. docs/formats/chat.md.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace ck::decode {
+
+// One entry of chat_formats.json.
+struct ChatFormat {
+  std::string name;
+  bool supported = false;
+  std::string msg_prefix, msg_role_suffix, msg_suffix;  // prefix + role + role_suffix + content + suffix
+  std::string generation_prompt;
+};
+
+struct ChatFormats {
+  std::string default_template;  // what llama_chat_apply_template uses for a model without a template
+  std::string media_marker;      // mtmd_default_marker()
+  std::vector<ChatFormat> formats;
+  std::vector<std::vector<std::string>> contains_all;  // detection rule per format
+
+  // The compiled-in table (lib/decode/chat_formats.json).
+  static const ChatFormats& builtin();
+  static ChatFormats parse(const nlohmann::ordered_json& j, const std::string& source);
+
+  // llm_chat_detect_template: exact format name first, then the substring rules in order. nullptr = unknown.
+  const ChatFormat* detect(const std::string& tmpl) const;
+};
+
+// contracts.chat of a call.json / weights_manifest.json (docs/formats/weights_manifest.md).
+struct ChatContract {
+  std::optional<std::string> chat_template;  // null: model has none -> ChatFormats::default_template
+  std::string image_begin, image_end;        // texts tokenized around an image chunk (parse_special)
+  std::optional<int32_t> image_begin_id, image_end_id;
+  std::optional<int32_t> bos_id;
+  bool add_bos = false;
+  std::vector<int32_t> stop_ids;  // end-of-generation set
+
+  static ChatContract from_json(const nlohmann::ordered_json& chat, const std::string& source);
+};
+
+// llama-mtmd-cli single turn: content = prompt with one media marker appended when it has none (or put first
+// with image_first); without an image the prompt is used as is.
+std::string user_content(const std::string& prompt, bool with_image, bool image_first, const ChatFormats& f);
+
+// llama_chat_apply_template(tmpl, {"user", content}, add_ass=true). Throws ck::Error(source: ...) for a
+// template ck does not know or does not implement.
+std::string apply_chat_shell(const ChatContract& c, const std::string& content, const ChatFormats& f,
+                             const std::string& source);
+
+}  // namespace ck::decode

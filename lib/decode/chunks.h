@@ -1,0 +1,42 @@
+// Prompt -> chunks, as mtmd_tokenize (tools/mtmd/mtmd.cpp, mtmd_tokenizer::tokenize, b10256) does it for one
+// image: the formatted text is split at the media marker; each text part is tokenized on its own
+// (add_special=false, parse_special) and appended to the previous text chunk; an image part becomes
+// tokenize(image_begin) + IMAGE chunk + tokenize(image_end) (the markers Qwen-VL projectors use, from the chat
+// contract). BOS is prepended when add_special && add_bos (Qwen: add_bos=false).
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ck::decode {
+
+enum class ChunkType { Text, Image };
+
+struct Chunk {
+  ChunkType type = ChunkType::Text;
+  std::vector<int32_t> tokens;  // text chunks
+  uint32_t nx = 0, ny = 0;      // image chunks: merged grid (columns, rows); n_tokens = nx*ny
+  int64_t n_tokens() const { return type == ChunkType::Text ? int64_t(tokens.size()) : int64_t(nx) * ny; }
+};
+
+// tokenize(text) must behave as llama_tokenize(text, add_special=false, parse_special=true).
+using TokenizeFn = std::function<std::vector<int32_t>(std::string_view)>;
+
+struct ChunkOptions {
+  std::string media_marker;             // "<__media__>" (chat_formats.json)
+  std::string image_begin, image_end;   // chat contract
+  bool add_bos = false;
+  int32_t bos_id = -1;
+  uint32_t nx = 0, ny = 0;              // grid of the one image (from the prefix)
+};
+
+// Throws ck::Error when the number of markers is not the number of images (0 or 1).
+std::vector<Chunk> make_chunks(const std::string& formatted, int n_images, const ChunkOptions& o,
+                               const TokenizeFn& tokenize);
+
+// mtmd_tokenizer::split_text: "a<M>b" -> "a", "<M>", "b" (empty pieces dropped).
+std::vector<std::string> split_text(const std::string& input, const std::string& marker);
+
+}  // namespace ck::decode

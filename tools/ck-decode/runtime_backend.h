@@ -1,0 +1,23 @@
+// The bridge from ck-decode to lib/runtime (the executor over call.json + layout.json + bump).
+#pragma once
+#include <memory>
+#include <string>
+
+#include "decode/model_info.h"
+#include "decode/session.h"
+
+namespace ck::decode_cli {
+
+struct BackendOptions {
+  int threads = 0;
+  std::string dump_dir;  // empty: no dumps
+};
+
+// Throws RuntimeUnavailable while lib/runtime has no decoder executor in this build.
+struct RuntimeUnavailable : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+std::unique_ptr<ck::decode::DecoderBackend> make_runtime_backend(const ck::decode::ModelInfo& m,
+                                                                 const BackendOptions& o);
+
+}  // namespace ck::decode_cli
