@@ -460,6 +460,32 @@ void gen_repack(const std::string& dir) {
   ggml_backend_free(be);
   g.write(dir + "/repack.ckg.zst");
 }
+
+void gen_fa(const std::string& dir) {
+  Group g;
+  for (const FaCase& fc : fa_cases()) {
+    const std::string c = std::string("fa/") + fc.name;
+    FaInputs in = fa_inputs(fc);
+    Ctx cx;
+    ggml_tensor* q = ggml_new_tensor_3d(cx.ctx, GGML_TYPE_F32, fc.DK, fc.N, fc.H);
+    std::memcpy(q->data, in.q.data(), in.q.size() * 4);
+    ggml_tensor* k = ggml_new_tensor_3d(cx.ctx, GGML_TYPE_F16, fc.DK, fc.KV, fc.Hk);
+    std::memcpy(k->data, in.k.data(), in.k.size() * 2);
+    ggml_tensor* v = ggml_new_tensor_3d(cx.ctx, GGML_TYPE_F16, fc.DV, fc.KV, fc.Hk);
+    std::memcpy(v->data, in.v.data(), in.v.size() * 2);
+    ggml_tensor* m = nullptr;
+    if (!in.mask.empty()) {
+      m = ggml_new_tensor_2d(cx.ctx, GGML_TYPE_F16, fc.KV, fc.N);
+      std::memcpy(m->data, in.mask.data(), in.mask.size() * 2);
+    }
+    const float scale = 1.0f / std::sqrt(static_cast<float>(fc.DK));
+    auto y = cx.run(ggml_flash_attn_ext(cx.ctx, q, k, v, m, scale, 0.0f, 0.0f), fc.threads);
+    g.fingerprint(c, {{in.q.data(), in.q.size() * 4}, {in.k.data(), in.k.size() * 2}, {in.v.data(), in.v.size() * 2},
+                      {in.mask.data(), in.mask.size() * 2}});
+    g.add(c + "/y", y);
+  }
+  g.write(dir + "/fa.ckg.zst");
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -480,5 +506,6 @@ int main(int argc, char** argv) {
   gen_getrows(dir);
   gen_dotq(dir);
   gen_repack(dir);
+  gen_fa(dir);
   return 0;
 }

@@ -263,6 +263,47 @@ inline std::string repack_name(const RepackMM& mm) {
   return "mm_q4_K_repack/m=" + std::to_string(mm.m) + ",n=" + std::to_string(mm.n) + ",k=" + std::to_string(mm.k);
 }
 
+// ---- flash attention cases (F32 Q [DK, N, H], F16 K/V [D, KV, Hk], F16 mask [KV, N]) ---------------------------
+struct FaCase {
+  const char* name;
+  int DK, DV, N, KV, H, Hk;
+  int used;      // 0: no mask; else cells [0, used) valid, causal over the last N of them, the rest -inf
+  int threads;   // oracle threads (the KV chunk count of split-KV)
+};
+inline const std::vector<FaCase>& fa_cases() {
+  static const std::vector<FaCase> cases = {
+      {"tiled/d=64,n=70", 64, 64, 70, 70, 1, 1, 0, 2},
+      {"tiled/d=72,n=64", 72, 72, 64, 64, 1, 1, 0, 2},
+      {"one_chunk/d=72,n=10", 72, 72, 10, 10, 2, 2, 0, 2},
+      {"one_chunk/d=128,n=20,gqa,mask", 128, 128, 20, 256, 4, 2, 50, 2},
+      {"tiled/d=128,n=64,gqa,mask", 128, 128, 64, 256, 2, 1, 100, 2},
+      {"one_chunk/d=128,n=1,kv=256", 128, 128, 1, 256, 4, 2, 77, 2},
+      {"split_kv/d=128,kv=512,t=2", 128, 128, 1, 512, 4, 2, 300, 2},
+      {"split_kv/d=128,kv=768,t=3", 128, 128, 1, 768, 4, 2, 700, 3},
+      {"split_kv/d=128,kv=512,t=4", 128, 128, 1, 512, 4, 2, 260, 4},
+  };
+  return cases;
+}
+struct FaInputs {
+  std::vector<float> q;
+  std::vector<uint16_t> k, v, mask;  // mask empty when used == 0
+};
+inline FaInputs fa_inputs(const FaCase& c) {
+  const std::string n = std::string("fa/") + c.name;
+  FaInputs in;
+  in.q = uniform_vec(n + "/q", size_t(c.DK) * c.N * c.H, -6.0f, 6.0f);
+  in.k = f16_weights(n + "/k", size_t(c.DK) * c.KV * c.Hk);
+  in.v = f16_weights(n + "/v", size_t(c.DV) * c.KV * c.Hk);
+  if (c.used > 0) {
+    in.mask.assign(size_t(c.KV) * c.N, 0xFC00);  // -inf
+    for (int i = 0; i < c.N; ++i) {
+      const int pos = c.used - c.N + i;  // query i sits at cell pos
+      for (int j = 0; j <= pos; ++j) in.mask[size_t(i) * c.KV + j] = 0;
+    }
+  }
+  return in;
+}
+
 // ---- fixture container -------------------------------------------------------------------------------------------
 using Records = std::map<std::string, std::vector<uint8_t>>;
 

@@ -1,0 +1,237 @@
+// CPU flash attention (F32 Q, F16 K/V, F16 mask).
+//
+// Mirrors ggml_compute_forward_flash_attn_ext_f16 and its three kernels (ggml/src/ggml-cpu/ops.cpp, b10256,
+// AVX2 build), per query row (token i, head h):
+// one_chunk (_f16_one_chunk): q16 = fp16_RNE(q); S = 0, M = -inf, VKQ16 = 0 (an F16 accumulator);
+//   per key j in [ic0, ic1): skip if mask == -inf; s = ggml_vec_dot_f16(K_j, q16) * scale + mask;
+//   s > M: M = s, ms = expf(Mold - M) (libm), VKQ16 = fp16(VKQ16 * ms) (ggml_vec_scale_f16), vs = 1;
+//   else vs = expf(s - M); VKQ16 = fp16(fmaf(V_j, vs, VKQ16)) (ggml_vec_mad_f16); S = fmaf(S, ms, vs)
+//   (GCC contracts `S*ms + vs`); out = f32(VKQ16) * (S == 0 ? 0 : 1.0f/S).
+// tiled (_tiled, N >= 64): Q stays F32; keys in tiles of 64 from 0; s_j = sequential fmaf over dk of
+//   (K_j[dk], q[dk]) from 0 (simd_gemm), * scale, + mask, -inf past the end; tile max (sequential MAX); row with
+//   tile max -inf contributes nothing; Mnew = fmaxf(M, tmax); if Mnew > M: ms = expf(M - Mnew), O *= ms, S *= ms;
+//   p = ggml_v_expf(s - Mnew) in 8-lane chunks (AVX2 flavour), S = (float)((double)S + sum_chunks (double)
+//   hsum8(p)) (ggml_vec_soft_max_f32 returns double); O[d] = fmaf(V_j[d], p_j, O[d]) for j = 0..63 in order
+//   (simd_gemm); out = O * (S == 0 ? 0 : 1.0f/S).
+// split_kv (N == 1, KV >= 512): keys cut into kv_chunks slices of ceil(KV/kv_chunks); each slice runs one_chunk
+//   without the final division (M_c, S_c, f32(VKQ16_c)); then ggml_flash_attn_ext_reduce_partials: in slice
+//   order, skip S_c == 0; Mn = fmaxf(Mf, M_c); so = expf(Mf - Mn); sn = expf(M_c - Mn);
+//   Vf[d] = fmaf(Vf[d], so, V_c[d]*sn); Sf = fmaf(Sf, so, S_c*sn) (contracted `a*b + c*d`); out = Vf * (1/Sf).
+// The per-row functions below are written once (templates, scalar C++ arithmetic with explicit fmaf) and
+// compiled twice: plain, and with AVX2 target attributes where GCC vectorizes the elementwise loops (the
+// per-element operations are unchanged) and the dot products use dot_f16_avx2.
+#include "kernels/flash_attn.h"
+
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "core/half.h"
+#include "core/thread_pool.h"
+#include "kernels/dot_f16.h"
+#include "kernels/hsum.h"
+#include "kernels/isa.h"
+#include "kernels/v_expf.h"
+
+namespace ck::kernels {
+
+FlashAttnPath flash_attn_path(const FlashAttnShape& s) {
+  if (s.N == 1 && s.KV >= 512) return FlashAttnPath::split_kv;
+  if (s.N >= 64 && s.DV % 8 == 0) return FlashAttnPath::tiled;
+  return FlashAttnPath::one_chunk;
+}
+
+namespace {
+
+constexpr int64_t kTile = 64;  // ggml_fa_tile_config::KV (and ::Q)
+
+using DotF16 = float (*)(int64_t, const uint16_t*, const uint16_t*);
+
+// one_chunk over keys [ic0, ic1): M, S and the unnormalized f32(VKQ16) in vkq (DV floats).
+__attribute__((always_inline)) inline void one_chunk_partial(const FlashAttnShape& s, const float* q,
+                                                             const uint16_t* k, const uint16_t* v,
+                                                             const uint16_t* mask, int64_t i, int64_t h, int64_t ic0,
+                                                             int64_t ic1, DotF16 dot, float& M_out, float& S_out,
+                                                             float* vkq) {
+  const int64_t DK = s.DK, DV = s.DV, g = h / (s.H / s.Hk);
+  std::vector<uint16_t> q16(static_cast<size_t>(DK)), acc(static_cast<size_t>(DV), 0);
+  const float* pq = q + i * s.q_si + h * s.q_sh;
+  for (int64_t d = 0; d < DK; ++d) q16[d] = fp32_to_fp16(pq[d]);
+  const uint16_t* mp = mask ? mask + i * s.mask_si : nullptr;
+  float S = 0.0f, M = -INFINITY;
+  for (int64_t ic = ic0; ic < ic1; ++ic) {
+    const float mv = mp ? 1.0f * fp16_to_fp32(mp[ic]) : 0.0f;
+    if (mv == -INFINITY) continue;
+    float sc = dot(DK, k + ic * s.k_sj + g * s.k_sg, q16.data());
+    sc = sc * s.scale;
+    sc += mv;
+    const float Mold = M;
+    float ms = 1.0f, vs = 1.0f;
+    const uint16_t* vd = v + ic * s.v_sj + g * s.v_sg;
+    if (sc > M) {
+      M = sc;
+      ms = expf(Mold - M);
+      for (int64_t d = 0; d < DV; ++d) acc[d] = fp32_to_fp16(fp16_to_fp32(acc[d]) * ms);
+    } else {
+      vs = expf(sc - M);
+    }
+    for (int64_t d = 0; d < DV; ++d) acc[d] = fp32_to_fp16(std::fmaf(fp16_to_fp32(vd[d]), vs, fp16_to_fp32(acc[d])));
+    S = std::fmaf(S, ms, vs);
+  }
+  for (int64_t d = 0; d < DV; ++d) vkq[d] = fp16_to_fp32(acc[d]);
+  M_out = M;
+  S_out = S;
+}
+
+__attribute__((always_inline)) inline void one_chunk_row(const FlashAttnShape& s, const float* q, const uint16_t* k,
+                                                         const uint16_t* v, const uint16_t* mask, int64_t i,
+                                                         int64_t h, DotF16 dot, float* out) {
+  float M, S;
+  one_chunk_partial(s, q, k, v, mask, i, h, 0, s.KV, dot, M, S, out);
+  const float S_inv = S == 0.0f ? 0.0f : 1.0f / S;
+  for (int64_t d = 0; d < s.DV; ++d) out[d] *= S_inv;
+}
+
+__attribute__((always_inline)) inline void split_kv_row(const FlashAttnShape& s, const float* q, const uint16_t* k,
+                                                        const uint16_t* v, const uint16_t* mask, int64_t i, int64_t h,
+                                                        int kv_chunks, DotF16 dot, float* out) {
+  const int64_t DV = s.DV, cs = (s.KV + kv_chunks - 1) / kv_chunks;
+  std::vector<float> part(static_cast<size_t>(DV));
+  float Mf = -INFINITY, Sf = 0.0f;
+  for (int64_t d = 0; d < DV; ++d) out[d] = 0.0f;
+  for (int c = 0; c < kv_chunks; ++c) {
+    const int64_t ic0 = c * cs;
+    if (ic0 >= s.KV) continue;
+    const int64_t ic1 = ic0 + cs < s.KV ? ic0 + cs : s.KV;
+    float Mc, Sc;
+    one_chunk_partial(s, q, k, v, mask, i, h, ic0, ic1, dot, Mc, Sc, part.data());
+    if (Sc == 0.0f) continue;
+    const float Mn = fmaxf(Mf, Mc);
+    const float so = expf(Mf - Mn), sn = expf(Mc - Mn);
+    for (int64_t d = 0; d < DV; ++d) out[d] = std::fmaf(out[d], so, part[d] * sn);
+    Sf = std::fmaf(Sf, so, Sc * sn);
+    Mf = Mn;
+  }
+  if (Sf != 0.0f) {
+    const float S_inv = 1.0f / Sf;
+    for (int64_t d = 0; d < DV; ++d) out[d] *= S_inv;
+  }
+}
+
+__attribute__((always_inline)) inline void tiled_row(const FlashAttnShape& s, const float* q, const uint16_t* k,
+                                                     const uint16_t* v, const uint16_t* mask, int64_t i, int64_t h,
+                                                     float* out) {
+  const int64_t DK = s.DK, DV = s.DV, g = h / (s.H / s.Hk);
+  const float* pq = q + i * s.q_si + h * s.q_sh;
+  const uint16_t* mp = mask ? mask + i * s.mask_si : nullptr;
+  std::vector<float> kt(static_cast<size_t>(DK * kTile)), vt(static_cast<size_t>(kTile * DV));
+  float kq[kTile];
+  float S = 0.0f, M = -INFINITY;
+  for (int64_t d = 0; d < DV; ++d) out[d] = 0.0f;
+  for (int64_t ic = 0; ic < s.KV; ic += kTile) {
+    const int64_t nt = s.KV - ic < kTile ? s.KV - ic : kTile;
+    float m32[kTile];
+    bool any = !mp;
+    for (int64_t t = 0; t < kTile; ++t) {
+      m32[t] = t < nt ? (mp ? 1.0f * fp16_to_fp32(mp[ic + t]) : 0.0f) : -INFINITY;
+      any = any || (t < nt && m32[t] != -INFINITY);
+    }
+    if (!any) continue;  // a fully masked tile leaves the row unchanged (upstream skips or zeroes it)
+    for (int64_t t = 0; t < nt; ++t) {
+      const uint16_t* kr = k + (ic + t) * s.k_sj + g * s.k_sg;
+      for (int64_t d = 0; d < DK; ++d) kt[d * kTile + t] = fp16_to_fp32(kr[d]);
+    }
+    for (int64_t t = nt; t < kTile; ++t)
+      for (int64_t d = 0; d < DK; ++d) kt[d * kTile + t] = 0.0f;
+    for (int64_t t = 0; t < kTile; ++t) kq[t] = 0.0f;
+    for (int64_t d = 0; d < DK; ++d)
+      for (int64_t t = 0; t < kTile; ++t) kq[t] = std::fmaf(kt[d * kTile + t], pq[d], kq[t]);
+    for (int64_t t = 0; t < kTile; ++t) kq[t] = kq[t] * s.scale;
+    for (int64_t t = nt; t < kTile; ++t) kq[t] = -INFINITY;
+    if (mp)
+      for (int64_t t = 0; t < kTile; ++t) kq[t] = kq[t] + m32[t];
+    float tmax = -INFINITY;
+    for (int64_t t = 0; t < kTile; ++t) tmax = tmax > kq[t] ? tmax : kq[t];
+    if (tmax == -INFINITY) continue;
+    const float Mnew = fmaxf(M, tmax);
+    if (Mnew > M) {
+      const float ms = expf(M - Mnew);
+      for (int64_t d = 0; d < DV; ++d) out[d] *= ms;
+      S *= ms;
+    }
+    M = Mnew;
+    double sum = 0;
+    for (int64_t t = 0; t < kTile; t += 8) {
+      float p[8];
+      for (int z = 0; z < 8; ++z) p[z] = kq[t + z] = detail::v_expf_lane(kq[t + z] - Mnew);
+      sum += static_cast<double>(detail::hsum8_pairs02(p));
+    }
+    S = static_cast<float>(static_cast<double>(S) + sum);
+    for (int64_t t = 0; t < nt; ++t) {
+      const uint16_t* vr = v + (ic + t) * s.v_sj + g * s.v_sg;
+      for (int64_t d = 0; d < DV; ++d) vt[t * DV + d] = fp16_to_fp32(vr[d]);
+    }
+    // Keys past the end have p = 0: fmaf(V, 0, O) = O for finite V, so they are left out.
+    for (int64_t t = 0; t < nt; ++t)
+      for (int64_t d = 0; d < DV; ++d) out[d] = std::fmaf(vt[t * DV + d], kq[t], out[d]);
+  }
+  const float S_inv = S == 0.0f ? 0.0f : 1.0f / S;
+  for (int64_t d = 0; d < DV; ++d) out[d] *= S_inv;
+}
+
+}  // namespace
+
+void flash_attn_row_one_chunk_scalar(const FlashAttnShape& s, const float* q, const uint16_t* k, const uint16_t* v,
+                                     const uint16_t* mask, int64_t i, int64_t h, float* out) {
+  one_chunk_row(s, q, k, v, mask, i, h, dot_f16_scalar, out);
+}
+CK_TARGET_AVX2 void flash_attn_row_one_chunk_avx2(const FlashAttnShape& s, const float* q, const uint16_t* k,
+                                                  const uint16_t* v, const uint16_t* mask, int64_t i, int64_t h,
+                                                  float* out) {
+  one_chunk_row(s, q, k, v, mask, i, h, dot_f16_avx2, out);
+}
+void flash_attn_row_tiled_scalar(const FlashAttnShape& s, const float* q, const uint16_t* k, const uint16_t* v,
+                                 const uint16_t* mask, int64_t i, int64_t h, float* out) {
+  tiled_row(s, q, k, v, mask, i, h, out);
+}
+CK_TARGET_AVX2 void flash_attn_row_tiled_avx2(const FlashAttnShape& s, const float* q, const uint16_t* k,
+                                              const uint16_t* v, const uint16_t* mask, int64_t i, int64_t h,
+                                              float* out) {
+  tiled_row(s, q, k, v, mask, i, h, out);
+}
+void flash_attn_row_split_kv_scalar(const FlashAttnShape& s, const float* q, const uint16_t* k, const uint16_t* v,
+                                    const uint16_t* mask, int64_t i, int64_t h, int kv_chunks, float* out) {
+  split_kv_row(s, q, k, v, mask, i, h, kv_chunks, dot_f16_scalar, out);
+}
+CK_TARGET_AVX2 void flash_attn_row_split_kv_avx2(const FlashAttnShape& s, const float* q, const uint16_t* k,
+                                                 const uint16_t* v, const uint16_t* mask, int64_t i, int64_t h,
+                                                 int kv_chunks, float* out) {
+  split_kv_row(s, q, k, v, mask, i, h, kv_chunks, dot_f16_avx2, out);
+}
+
+void flash_attn_ext(const FlashAttnShape& s, const float* q, const uint16_t* k, const uint16_t* v,
+                    const uint16_t* mask, float* out, int kv_chunks, int ith, int nth) {
+  const FlashAttnPath path = flash_attn_path(s);
+  const bool simd = active_isa() >= Isa::avx2;
+  const auto [r0, r1] = split_range(static_cast<size_t>(s.N * s.H), ith, nth);
+  for (size_t r = r0; r < r1; ++r) {
+    const int64_t i = static_cast<int64_t>(r) / s.H, h = static_cast<int64_t>(r) % s.H;
+    float* o = out + (i * s.H + h) * s.DV;
+    switch (path) {
+      case FlashAttnPath::split_kv:
+        if (simd) flash_attn_row_split_kv_avx2(s, q, k, v, mask, i, h, kv_chunks, o);
+        else flash_attn_row_split_kv_scalar(s, q, k, v, mask, i, h, kv_chunks, o);
+        break;
+      case FlashAttnPath::tiled:
+        if (simd) flash_attn_row_tiled_avx2(s, q, k, v, mask, i, h, o);
+        else flash_attn_row_tiled_scalar(s, q, k, v, mask, i, h, o);
+        break;
+      case FlashAttnPath::one_chunk:
+        if (simd) flash_attn_row_one_chunk_avx2(s, q, k, v, mask, i, h, o);
+        else flash_attn_row_one_chunk_scalar(s, q, k, v, mask, i, h, o);
+        break;
+    }
+  }
+}
+
+}  // namespace ck::kernels
