@@ -12,7 +12,12 @@
 #include "core/half.h"
 #include "kernels/convert_fp16.h"
 #include "kernels/dot_f16.h"
+#include "kernels/dot_kquants.h"
 #include "kernels/dot_q8_0.h"
+#include "kernels/flash_attn.h"
+#include "kernels/matmul_q4_K_repack.h"
+#include "kernels/quantize_q8_K.h"
+#include "kernels/rope.h"
 #include "kernels/gelu.h"
 #include "kernels/isa.h"
 #include "kernels/layer_norm.h"
@@ -144,6 +149,85 @@ int main(int argc, char** argv) {
     row("q8_0 x q8_0 1024x2048 x n=64", "GFLOP/s", fl64,
         time_it([&] { kn::matmul_q8_0(m, 64, k, Wq.data(), k / 32, Xq.data(), k / 32, C.data(), m, 0, 1); }),
         time_it([&] { naive(64); }));
+    // K-quants: random-looking blocks (the timing does not depend on the values), activations via q8_K.
+    std::vector<kn::BlockQ8_K> X8(64 * k / 256);
+    kn::quantize_rows_q8_K(Xf.data(), k, X8.data(), k / 256, k, 64, 0, 1);
+    std::vector<kn::BlockQ4_K> W4(m * k / 256);
+    std::vector<kn::BlockQ6_K> W6(m * k / 256);
+    for (size_t i = 0; i < W4.size(); ++i) {
+      auto* b = reinterpret_cast<uint8_t*>(&W4[i]);
+      for (size_t j = 0; j < sizeof(kn::BlockQ4_K); ++j) b[j] = static_cast<uint8_t>(i * 131 + j * 7);
+      W4[i].d = W4[i].dmin = ck::fp32_to_fp16(0.001f);
+      auto* b6 = reinterpret_cast<uint8_t*>(&W6[i]);
+      for (size_t j = 0; j < sizeof(kn::BlockQ6_K); ++j) b6[j] = static_cast<uint8_t>(i * 37 + j * 11);
+      W6[i].d = ck::fp32_to_fp16(0.001f);
+    }
+    row("q4_K repack gemm 1024x2048 x n=64", "GFLOP/s", fl64,
+        time_it([&] { kn::matmul_q4_K_repack(m, 64, k, W4.data(), k / 256, X8.data(), k / 256, C.data(), m, 0, 1); }),
+        time_it([&] { naive(64); }));
+    row("q4_K repack gemv 1024x2048 (n=1)", "GFLOP/s", fl1,
+        time_it([&] { kn::matmul_q4_K_repack(m, 1, k, W4.data(), k / 256, X8.data(), k / 256, C.data(), m, 0, 1); }),
+        time_it([&] { naive(1); }));
+    row("q6_K vec_dot 1024x2048 x n=64", "GFLOP/s", fl64,
+        time_it([&] { kn::matmul_q6_K(m, 64, k, W6.data(), k / 256, X8.data(), k / 256, C.data(), m, 0, 1); }),
+        time_it([&] { naive(64); }));
+  }
+  // RoPE (IMROPE, 128-dim heads, 16 heads x 256 tokens) and flash attention (d=128, 8 heads, 256 keys).
+  {
+    kn::RopeParams p;
+    p.n_dims = 128;
+    p.mode = kn::kRopeImrope;
+    p.sections[0] = 24, p.sections[1] = 20, p.sections[2] = 20;
+    p.freq_base = 5e6f;
+    const int64_t T = 256, H = 16, D = 128;
+    std::vector<float> q(T * H * D), o(T * H * D);
+    for (size_t i = 0; i < q.size(); ++i) q[i] = std::sin(0.013f * i);
+    std::vector<int32_t> pos(4 * T);
+    for (int64_t t = 0; t < T; ++t) pos[t] = pos[t + T] = pos[t + 2 * T] = static_cast<int32_t>(t), pos[t + 3 * T] = 0;
+    row("rope IMROPE 256 tok x 16 heads", "GB/s", 8.0 * T * H * D,
+        time_it([&] { kn::rope_multi_rows(p, q.data(), o.data(), D, H, T, pos.data(), 0, 1); }),
+        time_it([&] {
+          for (int64_t t = 0; t < T; ++t)
+            for (int64_t h = 0; h < H; ++h)
+              for (int64_t i = 0; i < D / 2; ++i) {
+                const float th = t * std::pow(5e6f, -2.0f * i / D), c = std::cos(th), sn = std::sin(th);
+                const float* x = q.data() + (t * H + h) * D;
+                float* y = o.data() + (t * H + h) * D;
+                y[i] = x[i] * c - x[i + D / 2] * sn;
+                y[i + D / 2] = x[i] * sn + x[i + D / 2] * c;
+              }
+        }));
+    const int64_t KV = 256, Hq = 8;
+    std::vector<uint16_t> K(KV * Hq * D), V(KV * Hq * D);
+    for (size_t i = 0; i < K.size(); ++i) K[i] = ck::fp32_to_fp16(std::cos(0.007f * i) * 0.3f), V[i] = ck::fp32_to_fp16(std::sin(0.003f * i));
+    kn::FlashAttnShape s;
+    s.DK = s.DV = D, s.KV = KV, s.H = s.Hk = Hq, s.scale = 1.0f / std::sqrt(128.0f);
+    s.q_si = D, s.k_sj = D, s.k_sg = KV * D, s.v_sj = D, s.v_sg = KV * D;
+    for (int64_t N : {int64_t(256), int64_t(16)}) {
+      s.N = N, s.q_sh = N * D;
+      const double fl = 4.0 * N * KV * D * Hq;
+      row(N == 256 ? "flash_attn tiled 256q x 256kv x 8h" : "flash_attn one_chunk 16q x 256kv", "GFLOP/s", fl,
+          time_it([&] { kn::flash_attn_ext(s, q.data(), K.data(), V.data(), nullptr, o.data(), 1, 0, 1); }),
+          time_it([&] {
+            std::vector<float> sc(KV);
+            for (int64_t h = 0; h < Hq; ++h)
+              for (int64_t i = 0; i < N; ++i) {
+                float mx = -INFINITY, sum = 0;
+                for (int64_t j = 0; j < KV; ++j) {
+                  float a = 0;
+                  for (int64_t d = 0; d < D; ++d) a += q[(h * N + i) * D + d] * ck::fp16_to_fp32(K[(h * KV + j) * D + d]);
+                  sc[j] = a * s.scale, mx = std::max(mx, sc[j]);
+                }
+                for (int64_t j = 0; j < KV; ++j) sc[j] = std::exp(sc[j] - mx), sum += sc[j];
+                float* y = o.data() + (i * Hq + h) * D;
+                for (int64_t d = 0; d < D; ++d) {
+                  float a = 0;
+                  for (int64_t j = 0; j < KV; ++j) a += sc[j] * ck::fp16_to_fp32(V[(h * KV + j) * D + d]);
+                  y[d] = a / sum;
+                }
+              }
+          }));
+    }
   }
   g_sink = y[0];
   return 0;
