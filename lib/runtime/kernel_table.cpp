@@ -16,6 +16,7 @@
 #include "kernels/dot_f16.h"
 #include "kernels/dot_f32.h"
 #include "kernels/dot_q8_0.h"
+#include "kernels/flash_attn.h"
 #include "kernels/gelu.h"
 #include "kernels/layer_norm.h"
 #include "kernels/matmul_tinyblas.h"
@@ -292,7 +293,46 @@ void rope_multi(const BoundCall& c, ExecContext& ex) {
   });
 }
 
+// ggml_flash_attn_ext(q, k, v, no mask): q = in0 [T][H][d] F32 (rope output), k = in1 / v = in2 [H][T][d] F16
+// (ggml_cast of the permuted K/V), out [T][H*d] (ggml's permuted dst, reshaped to [T][C]).
+void flash_attn(const BoundCall& c, ExecContext& ex) {
+  const View& q = c.in.at(0);
+  const View& k = c.in.at(1);
+  const View& v = c.in.at(2);
+  if (c.in.size() > 3) bad(c, "masked attention is not wired here");
+  if (q.shape.size() != 3 || q.dtype != DType::F32 || !q.contiguous()) bad(c, "q must be contiguous F32 [T][H][d]");
+  if (k.shape.size() != 3 || v.shape.size() != 3 || k.dtype != DType::F16 || v.dtype != DType::F16 || !k.contiguous() ||
+      !v.contiguous())
+    bad(c, "k, v must be contiguous F16 [H][T][d]");
+  const int64_t T = q.shape[0], H = q.shape[1], d = q.shape[2];
+  if (k.shape[0] != v.shape[0] || k.shape[1] != v.shape[1] || H % k.shape[0] || k.shape[2] != d)
+    bad(c, "k/v shapes do not match q");
+  if (c.param_f("max_bias") != 0.0 || c.param_f("softcap") != 0.0) bad(c, "ALiBi / softcap are not implemented");
+  if (c.has_param("causal") && c.param_f("causal") != 0.0) bad(c, "causal attention needs a mask input");
+  if (!c.out.contiguous() || c.out.numel() != T * H * v.shape[2]) bad(c, "output is not [T][H*dv]");
+  kernels::FlashAttnShape s;
+  s.DK = d;
+  s.DV = v.shape[2];
+  s.N = T;
+  s.KV = k.shape[1];
+  s.H = H;
+  s.Hk = k.shape[0];
+  s.scale = float(c.param_f("scale"));
+  s.q_si = H * d;
+  s.q_sh = d;
+  s.k_sj = d;
+  s.k_sg = k.shape[1] * d;
+  s.v_sj = s.DV;
+  s.v_sg = v.shape[1] * s.DV;
+  const int kv_chunks = ex.pool->size();  // split-KV only (1-token queries): the oracle's -t
+  ex.pool->run([&](int ith, int nth) {
+    kernels::flash_attn_ext(s, q.ptr<const float>(), k.ptr<const uint16_t>(), v.ptr<const uint16_t>(), nullptr,
+                            c.out.ptr<float>(), kv_chunks, ith, nth);
+  });
+}
+
 const KernelBinding kBindings[] = {
+    {"flash_attn_ext.f32.strict", flash_attn, "flash_attn_ext (one_chunk / tiled / split-KV as ggml chooses)"},
     {"im2col.f32.f32.strict", ops::im2col, "runtime ops::im2col (F16 columns)"},
     {"im2col.f16.f32.strict", ops::im2col, "runtime ops::im2col (F16 columns)"},
     {"conv2d_mm.f32.f16.strict", conv2d_mm, "fp32_to_fp16_rows(kernel) + matmul_tinyblas_f16 / matmul_vecdot_f16"},
