@@ -73,19 +73,11 @@ kernels)
     ;;
 qwen3vl)
     FM="$PARITY/fixtures/manifest.json"
+    chk_log="$(mktemp)"; trap 'rm -f "$chk_log"' EXIT
     if [ -f "$FM" ]; then
-        if "$PY" - "$FM" "$PARITY/fixtures" <<'PYEOF'
-import hashlib, json, os, subprocess, sys
-man, d = json.load(open(sys.argv[1])), sys.argv[2]
-bad = 0
-for o in man["outputs"]:
-    if o.get("file"):
-        raw = subprocess.run(["zstd", "-dc", os.path.join(d, o["file"])], capture_output=True, check=True).stdout
-        if hashlib.sha256(raw).hexdigest() != o["sha256"]:
-            print("  fixture corrupt:", o["file"]); bad += 1
-sys.exit(1 if bad else 0)
-PYEOF
-        then say "OK   fixture integrity ($FM)"; else say "FAIL fixture integrity"; fail=1; fi
+        if "$PY" "$PARITY/check_fixtures.py" "$PARITY/fixtures" > "$chk_log" 2>&1
+        then say "OK   fixture integrity: $(tail -1 "$chk_log")"
+        else cat "$chk_log"; say "FAIL fixture integrity"; fail=1; fi
     else
         missing+=("golden fixtures (tests/parity/fixtures/manifest.json: make regen-fixtures, needs ck-synth)")
     fi

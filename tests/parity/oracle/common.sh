@@ -22,33 +22,41 @@ ensure_oracle() {
     fi
 }
 
-# gen_models BUILD_DIR OUT_DIR: the tiny synthetic Qwen3-VL models used by the harness.
-# Generator: $BUILD_DIR/bin/ck-synth (the project's own); else $CK_SYNTH_PY (a python script with the CLI
-# "model --preset P --mmproj-type T --text-type T [--only mmproj|text] --out-dir D --tokenizer-json J",
-# for developers before ck-synth exists). Q4_K_M text is made from the F16 text model with ref_quantize.
-# Sets SYNTH_USED ("" = no generator: the caller reports that nothing could be run).
-MODEL_SET="tiny-mmproj-f32 tiny-mmproj-f16 tiny-mmproj-q8_0 tiny-text-f16 tiny-text-q8_0 tiny-text-q4_k_m"
+# gen_models BUILD_DIR OUT_DIR [PRESETS]: the synthetic Qwen3-VL models used by the harness (PRESETS default
+# "tiny small"; "2b" = the real-size f16 mmproj + q8_0 text only, 0.8 + 1.7 GB). Per preset: mmproj F32/F16/BF16/Q8_0
+# and text F16/Q8_0 from BUILD_DIR/bin/ck-synth; text Q4_K_M and Q6_K made from the F16 text with the oracle's
+# ref_quantize (llama-quantize defaults, no imatrix). Tiny's 64-wide rows cannot hold K-quant blocks (256), so
+# llama-quantize falls back there (Q4_K_M -> q5_0/q8_0; Q6_K -> q8_0 only, a near-copy of Q8_0: not made for tiny).
+# Writes OUT_DIR/models.json {name: "how it was made"}. Sets SYNTH_USED ("" = no ck-synth: the caller reports
+# that nothing could be run). A generator that fails makes this return 1.
 gen_models() {
-    local bin="$1/bin" out="$2"
+    local bin="$1/bin" out="$2" presets="${3:-tiny small}" p t
     mkdir -p "$out"
     SYNTH_USED=""
-    if [ -x "$bin/ck-synth" ]; then
-        SYNTH_USED="ck-synth"
-        "$bin/ck-synth" --preset tiny --mmproj-type f32 --text-type f16 -o "$out" >/dev/null &&
-        "$bin/ck-synth" --preset tiny --mmproj-type f16 --text-type q8_0 -o "$out" >/dev/null &&
-        "$bin/ck-synth" --preset tiny --mmproj-type q8_0 --text-type q8_0 -o "$out" >/dev/null || return 1
-    elif [ -n "${CK_SYNTH_PY:-}" ]; then
-        SYNTH_USED="CK_SYNTH_PY=$(basename "$CK_SYNTH_PY")"
-        local tj=(); [ -f "$TOKENIZER" ] && tj=(--tokenizer-json "$TOKENIZER")
-        "$PY" "$CK_SYNTH_PY" model --preset tiny --mmproj-type f32 --text-type f16 --out-dir "$out" "${tj[@]}" >/dev/null &&
-        "$PY" "$CK_SYNTH_PY" model --preset tiny --mmproj-type q8_0 --text-type q8_0 --out-dir "$out" "${tj[@]}" >/dev/null &&
-        "$PY" "$CK_SYNTH_PY" model --preset tiny --mmproj-type f16 --only mmproj --out-dir "$out" "${tj[@]}" >/dev/null || return 1
-    else
-        return 0
-    fi
-    if [ ! -f "$out/tiny-text-q4_k_m.gguf" ]; then
-        "$OBIN/ref_quantize" "$out/tiny-text-f16.gguf" "$out/tiny-text-q4_k_m.gguf" Q4_K_M 2 > "$out/quantize_q4_k_m.log" 2>&1 || return 1
-    fi
+    [ -x "$bin/ck-synth" ] || return 0
+    SYNTH_USED="ck-synth"
+    local made="$out/models.tsv"; : > "$made"
+    for p in $presets; do
+        local mm="f32 f16 bf16 q8_0" tx="f16 q8_0" kq="q4_k_m q6_k"
+        [ "$p" = tiny ] && kq="q4_k_m"
+        [ "$p" = 2b ] && { mm="f16"; tx="q8_0"; kq=""; }
+        for t in $mm; do
+            "$bin/ck-synth" --preset "$p" --mmproj-type "$t" --only mmproj -q -o "$out" || return 1
+            printf '%s-mmproj-%s\tck-synth --preset %s --mmproj-type %s --only mmproj\n' "$p" "$t" "$p" "$t" >> "$made"
+        done
+        for t in $tx; do
+            "$bin/ck-synth" --preset "$p" --text-type "$t" --only text -q -o "$out" || return 1
+            printf '%s-text-%s\tck-synth --preset %s --text-type %s --only text\n' "$p" "$t" "$p" "$t" >> "$made"
+        done
+        for t in $kq; do
+            local T; T="$(echo "$t" | tr a-z A-Z)"
+            "$OBIN/ref_quantize" "$out/$p-text-f16.gguf" "$out/$p-text-$t.gguf" "$T" 2 > "$out/quantize_$p-$t.log" 2>&1 || return 1
+            printf '%s-text-%s\tref_quantize %s-text-f16.gguf %s-text-%s.gguf %s (llama_model_quantize defaults, no imatrix)\n' \
+                "$p" "$t" "$p" "$p" "$t" "$T" >> "$made"
+        done
+    done
+    "$PY" -c 'import json,sys; print(json.dumps(dict(l.rstrip("\n").split("\t") for l in open(sys.argv[1])), indent=1))' \
+        "$made" > "$out/models.json"
 }
 
 # image path by manifest name (committed or fetched); empty if absent

@@ -16,10 +16,18 @@
 // usage:
 //   ref_decode --model T.gguf [--mmproj M.gguf --image IMG | --no-image] --prompt TEXT --n-predict K
 //              [--threads N] [--logits-out first_logits.f32] [--logits-all-out all.f32]
+//              [--prompt-logits-out prompt_logits.f32]
 //              [--emb-out img_emb.f32] [--meta out.json] [--image-first]
 //              [--n-ctx 4096] [--n-batch 2048] [--n-ubatch 512] [--flash-attn on|off|auto]
 //              [--mmproj-flash-attn auto|on|off] [--kv-type f16|f32|bf16|q8_0] [--verbose]
 //              [--dump-dir DIR [--dump-filter SUBSTR] [--dump-all] [--dump-steps K]]
+//   --prompt-logits-out FILE: logits at EVERY prompt position, [n_prompt_tokens][n_vocab] f32, in prompt order
+//   (text tokens and image-embedding positions). Every prompt token of every llama_decode is marked as an
+//   output (batch.logits = 1; the image chunk is decoded by a copy of mtmd_helper_decode_image_chunk with all
+//   logits on). NOTE: this is a different computation from the default "logits on the last token only":
+//   llama.cpp then drops the non-output rows before the last layer's FFN (inp_out_ids), so e.g. a 1-row vs an
+//   n-row matmul path is taken; the last row may therefore differ in bits from --logits-out of a default run,
+//   and greedy generation continues from this run's last row.
 //   --dump-dir: text-decoder intermediate tensors via llama_context_params.cb_eval, for every llama_decode
 //   of the prompt (phase "prefill": text chunks + image-embedding batch) and of the first K generated tokens
 //   (phases "gen0".."gen<K-1>", default K=0); DIR/index.json lists them in evaluation order.
@@ -58,10 +66,85 @@ static std::string piece(const llama_vocab * vocab, llama_token t) {
     return s;
 }
 
+// --prompt-logits-out: append the logits of every output row of the last llama_decode (batch order)
+static void collect_logits(llama_context * lctx, int n_rows, int n_vocab, std::vector<float> & out) {
+    for (int j = 0; j < n_rows; j++) {
+        const float * l = llama_get_logits_ith(lctx, j);
+        out.insert(out.end(), l, l + n_vocab);
+    }
+}
+
+// Text chunk with every token an output (mtmd_helper_eval_chunk_single with batch.logits = 1 everywhere).
+static int eval_text_all_logits(llama_context * lctx, const llama_token * toks, size_t nt, llama_pos & n_past,
+                                int n_batch, int n_vocab, std::vector<float> & out) {
+    llama_batch batch = llama_batch_init(n_batch, 0, 1);
+    for (size_t i = 0; i < nt;) {
+        batch.n_tokens = 0;
+        for (; i < nt && batch.n_tokens < n_batch; i++) {
+            const int j = batch.n_tokens++;
+            batch.token[j] = toks[i]; batch.pos[j] = n_past++; batch.n_seq_id[j] = 1;
+            batch.seq_id[j][0] = 0; batch.logits[j] = true;
+        }
+        if (llama_decode(lctx, batch) != 0) { llama_batch_free(batch); return 1; }
+        collect_logits(lctx, batch.n_tokens, n_vocab, out);
+    }
+    llama_batch_free(batch);
+    return 0;
+}
+
+// Image chunk with every embedding position an output: mtmd_helper_decode_image_chunk_impl (mtmd-helper.cpp,
+// struct decode_embd_batch) with batch.logits = 1 for all tokens. M-RoPE positions as set_position_mrope_2d:
+// pos[t | y | x | z] planes of n_tokens each; non-causal scope as scope_non_causal.
+static int decode_image_all_logits(mtmd_context * mctx, llama_context * lctx, const mtmd_input_chunk * chunk,
+                                   float * embd, llama_pos & n_past, int n_batch, int n_vocab, std::vector<float> & out) {
+    const llama_model * model = llama_get_model(lctx);
+    const int n_embd = llama_model_n_embd_inp(model);
+    const int n_tokens = (int) mtmd_input_chunk_get_n_tokens(chunk);
+    const bool mrope = mtmd_decode_use_mrope(mctx);
+    const int n_pos_per_embd = mrope ? 4 : 1;
+    std::vector<llama_pos> pos((size_t) n_tokens * n_pos_per_embd);
+    if (mrope) {
+        std::vector<mtmd_decoder_pos> rel(n_tokens);
+        mtmd_helper_image_get_decoder_pos(mtmd_input_chunk_get_tokens_image(chunk), n_past, rel.data());
+        for (int i = 0; i < n_tokens; i++) {
+            pos[i] = rel[i].t; pos[i + n_tokens] = rel[i].y; pos[i + 2 * n_tokens] = rel[i].x; pos[i + 3 * n_tokens] = rel[i].z;
+        }
+    } else {
+        for (int i = 0; i < n_tokens; i++) pos[i] = n_past + i;
+    }
+    llama_seq_id seq0 = 0;
+    std::vector<int32_t> n_seq_id(n_tokens, 1);
+    std::vector<llama_seq_id *> seq_ids(n_tokens + 1, &seq0);
+    seq_ids[n_tokens] = nullptr;
+    std::vector<int8_t> logits(n_tokens, 1);
+    const bool non_causal = mtmd_decode_use_non_causal(mctx, chunk);
+    if (non_causal) llama_set_causal_attn(lctx, false);
+    int ret = 0;
+    for (int off = 0; off < n_tokens && ret == 0; off += n_batch) {
+        const int nb = std::min(n_batch, n_tokens - off);
+        // view like decode_embd_batch::get_view (M-RoPE: positions re-laid out as 4 planes of nb)
+        std::vector<llama_pos> pv;
+        llama_pos * pp = pos.data() + off;
+        if (mrope) {
+            pv.resize((size_t) nb * 4);
+            for (int k = 0; k < 4; k++)
+                for (int i = 0; i < nb; i++) pv[(size_t) k * nb + i] = pos[(size_t) k * n_tokens + off + i];
+            pp = pv.data();
+        }
+        llama_batch b = {nb, nullptr, embd + (size_t) off * n_embd, pp, n_seq_id.data() + off, seq_ids.data() + off, logits.data() + off};
+        ret = llama_decode(lctx, b);
+        if (ret == 0) collect_logits(lctx, nb, n_vocab, out);
+    }
+    if (non_causal) llama_set_causal_attn(lctx, true);
+    n_past += mtmd_input_chunk_get_n_pos(chunk);
+    return ret;
+}
+
 static void usage() {
     fprintf(stderr,
         "usage: ref_decode --model T.gguf [--mmproj M.gguf --image IMG | --no-image] --prompt TEXT --n-predict K\n"
         "                  [--threads N] [--logits-out first_logits.f32] [--logits-all-out all.f32]\n"
+        "                  [--prompt-logits-out prompt_logits.f32]\n"
         "                  [--emb-out img_emb.f32] [--meta out.json] [--image-first]\n"
         "                  [--n-ctx 4096] [--n-batch 2048] [--n-ubatch 512] [--flash-attn on|off|auto]\n"
         "                  [--mmproj-flash-attn auto|on|off] [--kv-type f16] [--no-warmup] [--verbose]\n"
@@ -93,6 +176,7 @@ int main(int argc, char ** argv) {
     const std::string fa     = a.get("--flash-attn", "on");
     const std::string mm_fa  = a.get("--mmproj-flash-attn", "auto");
     const std::string kvtype = a.get("--kv-type", "f16");
+    const bool prompt_all = !a.get("--prompt-logits-out").empty();
 
     g_log().verbose = a.has("--verbose");
     ggml_log_set(log_cb, nullptr);
@@ -196,6 +280,8 @@ int main(int argc, char ** argv) {
     const double t_pp0 = now_ms();
     dump.enabled = !dump_dir.empty();
     dump.phase = "prefill";
+    const int n_vocab = llama_vocab_n_tokens(vocab);
+    std::vector<float> prompt_logits;   // --prompt-logits-out
 
     if (mctx) {
         mtmd_helper_bitmap_wrapper bw = mtmd_helper_bitmap_init_from_file(mctx, a.get("--image").c_str(), false);
@@ -223,7 +309,8 @@ int main(int argc, char ** argv) {
                 prompt_tokens_text.insert(prompt_tokens_text.end(), toks, toks + nt);
                 n_text_tokens += (int) nt;
                 const double t0 = now_ms();
-                if (mtmd_helper_eval_chunk_single(mctx, lctx, chunk, n_past, 0, n_batch, last, &n_past) != 0) {
+                if (prompt_all ? eval_text_all_logits(lctx, toks, nt, n_past, n_batch, n_vocab, prompt_logits) != 0
+                               : mtmd_helper_eval_chunk_single(mctx, lctx, chunk, n_past, 0, n_batch, last, &n_past) != 0) {
                     fprintf(stderr, "error: text chunk eval failed\n");
                     return 1;
                 }
@@ -242,7 +329,8 @@ int main(int argc, char ** argv) {
                 const int n_embd_inp = llama_model_n_embd_inp(model);
                 img_emb.assign(embd, embd + (size_t) nt * n_embd_inp);
                 const llama_pos p0 = n_past;
-                if (mtmd_helper_decode_image_chunk(mctx, lctx, chunk, embd, n_past, 0, n_batch, &n_past, nullptr, nullptr) != 0) {
+                if (prompt_all ? decode_image_all_logits(mctx, lctx, chunk, embd, n_past, n_batch, n_vocab, prompt_logits) != 0
+                               : mtmd_helper_decode_image_chunk(mctx, lctx, chunk, embd, n_past, 0, n_batch, &n_past, nullptr, nullptr) != 0) {
                     fprintf(stderr, "error: image chunk decode failed\n");
                     return 1;
                 }
@@ -257,6 +345,10 @@ int main(int argc, char ** argv) {
                                      ",\"last_token_pos_txyz\":[" + std::to_string(dp.t) + "," + std::to_string(dp.x) + "," +
                                      std::to_string(dp.y) + "," + std::to_string(dp.z) + "]}");
             } else {
+                if (prompt_all) {
+                    fprintf(stderr, "error: --prompt-logits-out: a media chunk in last position is not supported\n");
+                    return 1;
+                }
                 // media chunk in last position: encode+decode in one helper call (not separately timed)
                 const double t0 = now_ms();
                 if (mtmd_helper_eval_chunk_single(mctx, lctx, chunk, n_past, 0, n_batch, last, &n_past) != 0) {
@@ -283,9 +375,10 @@ int main(int argc, char ** argv) {
             for (; i < nt && batch.n_tokens < n_batch; i++) {
                 const int j = batch.n_tokens++;
                 batch.token[j] = toks[i]; batch.pos[j] = n_past++; batch.n_seq_id[j] = 1;
-                batch.seq_id[j][0] = 0; batch.logits[j] = (i == nt - 1);
+                batch.seq_id[j][0] = 0; batch.logits[j] = prompt_all || (i == nt - 1);
             }
             if (llama_decode(lctx, batch) != 0) { fprintf(stderr, "error: decode failed\n"); return 1; }
+            if (prompt_all) collect_logits(lctx, batch.n_tokens, n_vocab, prompt_logits);
         }
         t_text_prefill += now_ms() - t0;
         llama_batch_free(batch);
@@ -293,11 +386,17 @@ int main(int argc, char ** argv) {
     }
     const double t_pp1 = now_ms();
 
-    const int n_vocab = llama_vocab_n_tokens(vocab);
     const float * logits0 = llama_get_logits_ith(lctx, -1);
     std::vector<float> first_logits(logits0, logits0 + n_vocab);
     if (!a.get("--logits-out").empty()) {
         write_file(a.get("--logits-out"), first_logits.data(), first_logits.size() * sizeof(float));
+    }
+    if (prompt_all) {
+        if (prompt_logits.size() != (size_t) (n_text_tokens + n_image_tokens) * n_vocab) {
+            fprintf(stderr, "error: --prompt-logits-out: got %zu rows for %d prompt tokens\n", prompt_logits.size() / n_vocab, n_text_tokens + n_image_tokens);
+            return 1;
+        }
+        write_file(a.get("--prompt-logits-out"), prompt_logits.data(), prompt_logits.size() * sizeof(float));
     }
     if (!a.get("--emb-out").empty() && !img_emb.empty()) {
         write_file(a.get("--emb-out"), img_emb.data(), img_emb.size() * sizeof(float));
@@ -373,7 +472,7 @@ int main(int argc, char ** argv) {
        << ",\"flash_attn\":" << jstr(llama_flash_attn_type_name(cparams.flash_attn_type))
        << ",\"mmproj_flash_attn\":" << jstr(mm_fa) << ",\"mmproj_flash_attn_resolved\":" << jstr(clip_fa)
        << ",\"type_k\":" << jstr(ggml_type_name(cparams.type_k)) << ",\"type_v\":" << jstr(ggml_type_name(cparams.type_v))
-       << ",\"sampling\":\"greedy\"}"
+       << ",\"sampling\":\"greedy\",\"prompt_logits_all\":" << (prompt_all ? "true" : "false") << "}"
        << ",\"formatted_prompt\":" << jstr(formatted)
        << ",\"prompt_text_tokens\":" << jarr(prompt_tokens_text)
        << ",\"chunks\":[";

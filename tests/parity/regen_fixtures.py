@@ -1,0 +1,323 @@
+#!/usr/bin/env python3
+"""Runs the pinned oracle on the synthetic models and writes the golden parity fixtures.
+
+Called by regen_fixtures.sh (which builds the oracle and generates the models first):
+    regen_fixtures.py WORK OUT_DIR OBIN ORACLE_JSON MODELS_JSON
+
+WORK/models holds the GGUFs, WORK/runs receives the raw oracle outputs, OUT_DIR (a fresh directory) receives
+the fixture tree + manifest.json. Everything written is a pure function of the oracle binaries, the models,
+the images and the zstd CLI: no timestamps, no absolute paths, stable key order (a rerun is byte-identical).
+Layout and manifest schema: tests/parity/README.md ("Fixtures").
+"""
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+PARITY = os.path.dirname(os.path.abspath(__file__))
+IMG_DIR = os.path.join(PARITY, "images")
+
+# ----------------------------------------------------------------------------------------------- the cases
+PRESETS = ["tiny", "small"]
+MMPROJ_TYPES = ["f32", "f16", "bf16", "q8_0"]
+TEXT_TYPES = {"tiny": ["f16", "q8_0", "q4_k_m"],            # tiny rows are 64 wide: K-quants fall back (q5_0/q8_0)
+              "small": ["f16", "q8_0", "q4_k_m", "q6_k"]}   # 256-wide rows: real q4_K / q6_K
+ENC_IMAGES = ["tiny_24x24.png", "noise_96x288.png", "mix_333x251.png"]          # every mmproj: pixels + embedding
+PIXEL_IMAGES = ["rocket.jpg", "chelsea_rgba.png", "gray_200x120.png"]          # decode/preprocess variants (JPEG,
+PIXEL_MMPROJ = "tiny-mmproj-f32"                 # RGBA, gray): one cheap mmproj, pixels + embedding
+DUMP_IMAGE = "tiny_24x24.png"                    # every encoder activation: smallest image only (36 patches)
+DUMP_MMPROJ = {"tiny": MMPROJ_TYPES, "small": ["f32", "q8_0"]}   # a small-preset dump is ~5 MB: two of them
+DEC_MMPROJ = "f32"                               # the decoder cases take the image embedding from this mmproj
+DEC_IMAGE = "tiny_24x24.png"
+N_PREDICT = 32
+HEAD = 256                                       # logits columns stored per row (all rows: sha256 of the full row)
+SHORT_PROMPT = "Describe this image."
+LONG_PROMPT = " ".join("Step %d: look at the picture again and name one more detail you can see." % i
+                       for i in range(1, 21))
+SPLIT_KV_CELLS = 256                             # KV cells beyond this -> n_kv >= 512 -> split-KV flash attention
+DEC_CASES = [
+    # name, prompt, image first?, also logits at every prompt position?
+    ("describe", SHORT_PROMPT, False, True),
+    ("long_image_first", LONG_PROMPT, True, False),
+]
+RESULT_NORM = "result_norm"                      # decoder dumps keep only the final hidden state (input of the logits matmul)
+
+
+def sha256_bytes(b):
+    return hashlib.sha256(b).hexdigest()
+
+
+def sha256_file(p):
+    h = hashlib.sha256()
+    with open(p, "rb") as f:
+        for blk in iter(lambda: f.read(1 << 20), b""):
+            h.update(blk)
+    return h.hexdigest()
+
+
+def same_file(a, b):
+    return os.path.getsize(a) == os.path.getsize(b) and sha256_file(a) == sha256_file(b)
+
+
+class Regen:
+    def __init__(self, work, out, obin, oracle_json, models_json):
+        self.work, self.out, self.obin = work, out, obin
+        self.models_dir = os.path.join(work, "models")
+        self.runs = os.path.join(work, "runs")
+        os.makedirs(self.runs, exist_ok=True)
+        self.oracle = json.load(open(oracle_json))
+        self.models = json.load(open(models_json))      # name -> how it was made
+        self.files = {}                                 # relpath -> description
+        self.failures = []
+
+    # ------------------------------------------------------------------------------------------ helpers
+    def model(self, name):
+        return os.path.join(self.models_dir, name + ".gguf")
+
+    def run(self, tool, args, log):
+        cmd = [os.path.join(self.obin, tool)] + [str(a) for a in args]
+        with open(log, "wb") as err:
+            r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=err)
+        if r.returncode != 0:
+            sys.stderr.write(open(log, "rb").read().decode("utf-8", "replace")[-2000:])
+            raise SystemExit("regen_fixtures: %s failed (exit %d): %s" % (tool, r.returncode, " ".join(cmd)))
+
+    def fail(self, msg):
+        print("regen_fixtures: MISMATCH: " + msg, file=sys.stderr)
+        self.failures.append(msg)
+
+    def zst(self, raw_path, rel):
+        """zstd -19 a raw file into OUT/rel (content size and checksum in the frame)."""
+        dst = os.path.join(self.out, rel)
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        subprocess.run(["zstd", "-q", "-19", "--no-progress", "-f", raw_path, "-o", dst], check=True)
+
+    def store_f32(self, raw_path, rel, shape):
+        """Stores a raw little-endian f32 file; dedups identical content (returns the path that holds it)."""
+        nbytes = os.path.getsize(raw_path)
+        n = 1
+        for d in shape:
+            n *= d
+        assert n * 4 == nbytes, (raw_path, shape, nbytes)
+        digest = sha256_file(raw_path)
+        for r, d in self.files.items():
+            if d["kind"] == "f32" and d["sha256"] == digest and d["shape"] == shape:
+                return r
+        self.zst(raw_path, rel)
+        self.files[rel] = {"kind": "f32", "dtype": "f32", "shape": shape, "nbytes": nbytes, "sha256": digest,
+                           "zst_bytes": os.path.getsize(os.path.join(self.out, rel))}
+        return rel
+
+    def store_dump(self, dump_dir, rel):
+        """Copies a ck.dump into OUT/rel with every record recompressed at zstd -19 (same raw bytes)."""
+        dst = os.path.join(self.out, rel)
+        os.makedirs(dst)
+        index = json.load(open(os.path.join(dump_dir, "index.json")))
+        content = hashlib.sha256()
+        zbytes = 0
+        tmp = os.path.join(self.work, "record.raw")
+        for rec in index["records"]:
+            subprocess.run(["zstd", "-q", "-d", "-f", os.path.join(dump_dir, rec["file"]), "-o", tmp], check=True)
+            assert os.path.getsize(tmp) == rec["nbytes"], (dump_dir, rec["name"])
+            content.update(open(tmp, "rb").read())
+            subprocess.run(["zstd", "-q", "-19", "--no-progress", "-f", tmp, "-o", os.path.join(dst, rec["file"])], check=True)
+            zbytes += os.path.getsize(os.path.join(dst, rec["file"]))
+        shutil.copyfile(os.path.join(dump_dir, "index.json"), os.path.join(dst, "index.json"))
+        self.files[rel] = {"kind": "dump", "records": len(index["records"]),
+                           "index_sha256": sha256_file(os.path.join(dst, "index.json")),
+                           "content_sha256": content.hexdigest(), "zst_bytes": zbytes,
+                           "note": "content_sha256 = sha256 of every record's raw bytes concatenated in index order"}
+        return rel
+
+    def logits_rows(self, raw_path, n_vocab, head_path):
+        """Per-row sha256 and argmax of a [rows][n_vocab] f32 file; writes its first HEAD columns to head_path."""
+        import numpy as np
+        row_bytes = n_vocab * 4
+        size = os.path.getsize(raw_path)
+        assert size % row_bytes == 0, raw_path
+        shas, argmax = [], []
+        with open(raw_path, "rb") as f, open(head_path, "wb") as h:
+            for _ in range(size // row_bytes):
+                row = f.read(row_bytes)
+                shas.append(sha256_bytes(row))
+                h.write(row[:HEAD * 4])
+                argmax.append(int(np.argmax(np.frombuffer(row, dtype="<f4"))))   # first maximum, as the greedy loop
+        return shas, argmax
+
+    # ------------------------------------------------------------------------------------------ encoder
+    def encode(self):
+        out = []
+        for preset in PRESETS:
+            for mm in MMPROJ_TYPES:
+                name = "%s-mmproj-%s" % (preset, mm)
+                images = ENC_IMAGES + (PIXEL_IMAGES if name == PIXEL_MMPROJ else [])
+                for im in images:
+                    stem = os.path.splitext(im)[0]
+                    o = os.path.join(self.runs, "enc_%s_%s" % (name, stem))
+                    dump = im == DUMP_IMAGE and mm in DUMP_MMPROJ[preset]
+                    base = ["--mmproj", self.model(name), "--image", os.path.join(IMG_DIR, im)]
+                    # t1 with the dump (if any), t2 without: equal outputs prove thread independence AND that
+                    # dumping does not change the computation
+                    self.run("ref_encode", base + ["--threads", 1, "--out", o + ".t1.f32", "--preproc-out", o + ".t1.pre.f32",
+                                                   "--meta", o + ".t1.json"] + (["--dump-dir", o + ".dump"] if dump else []), o + ".err")
+                    self.run("ref_encode", base + ["--threads", 2, "--out", o + ".t2.f32", "--preproc-out", o + ".t2.pre.f32",
+                                                   "--meta", o + ".t2.json"], o + ".err")
+                    for k in ("f32", "pre.f32"):
+                        if not same_file(o + ".t1." + k, o + ".t2." + k):
+                            self.fail("encode %s %s: %s differs between threads 1 and 2" % (name, im, k))
+                    m = json.load(open(o + ".t1.json"))
+                    nx, ny = m["preprocess_nx"], m["preprocess_ny"]
+                    e = {"model": name, "image": im, "threads_identical": [1, 2],
+                         "image_nx": m["image_nx"], "image_ny": m["image_ny"], "preprocess": [nx, ny],
+                         "n_tokens": m["n_tokens"], "n_embd": m["n_embd"], "n_embd_total": m["n_embd_total"],
+                         "flash_attn": m["flash_attn"],
+                         "pixels": self.store_f32(o + ".t1.pre.f32", "encode/pixels/%s/%s.f32.zst" % (preset, stem), [ny, nx, 3]),
+                         "embedding": self.store_f32(o + ".t1.f32", "encode/%s/%s.emb.f32.zst" % (name, stem),
+                                                     [m["n_tokens"], m["n_embd_total"]]),
+                         "dump": self.store_dump(o + ".dump", "encode/%s/%s.dump" % (name, stem)) if dump else None}
+                    out.append(e)
+        return out
+
+    # ------------------------------------------------------------------------------------------ decoder
+    def decode(self, encode_cases):
+        out = []
+        for preset in PRESETS:
+            mmproj = "%s-mmproj-%s" % (preset, DEC_MMPROJ)
+            for tt in TEXT_TYPES[preset]:
+                name = "%s-text-%s" % (preset, tt)
+                for case, prompt, image_first, prompt_all in DEC_CASES:
+                    out.append(self.decode_case(preset, name, mmproj, case, prompt, image_first, prompt_all, encode_cases))
+        return out
+
+    def decode_case(self, preset, name, mmproj, case, prompt, image_first, prompt_all, encode_cases):
+        o = os.path.join(self.runs, "dec_%s_%s" % (name, case))
+        rel = "decode/%s/%s" % (name, case)
+        base = ["--model", self.model(name), "--mmproj", self.model(mmproj), "--image", os.path.join(IMG_DIR, DEC_IMAGE),
+                "--prompt", prompt] + (["--image-first"] if image_first else [])
+        dumpargs = lambda d, steps: ["--dump-dir", d, "--dump-filter", RESULT_NORM, "--dump-steps", steps]
+        e = {"model": name, "mmproj": mmproj, "case": case, "image": DEC_IMAGE, "prompt": prompt, "image_first": image_first}
+
+        # (a) logits at every prompt position (all prompt tokens are outputs: ref_decode --prompt-logits-out)
+        if prompt_all:
+            self.run("ref_decode", base + ["--n-predict", 0, "--threads", 1, "--prompt-logits-out", o + ".p1.f32",
+                                           "--meta", o + ".p1.json"] + dumpargs(o + ".p1.dump", 0), o + ".err")
+            self.run("ref_decode", base + ["--n-predict", 0, "--threads", 2, "--prompt-logits-out", o + ".p2.f32",
+                                           "--meta", o + ".p2.json"], o + ".err")
+            if not same_file(o + ".p1.f32", o + ".p2.f32"):
+                self.fail("decode %s %s: prompt logits differ between threads 1 and 2" % (name, case))
+            m = json.loads(open(o + ".p1.json", "rb").read().decode("utf-8", "replace"))
+            V = m["first_logits"]["n_vocab"]
+            shas, am = self.logits_rows(o + ".p1.f32", V, o + ".p1.head.f32")
+            e["prompt_logits"] = {"threads_identical": [1, 2], "shape": [len(shas), V], "rows_sha256": shas, "argmax": am,
+                                  "head": self.store_f32(o + ".p1.head.f32", rel + ".prompt_logits_head.f32.zst", [len(shas), HEAD]),
+                                  "dump": self.store_dump(o + ".p1.dump", rel + ".prompt.dump")}
+
+        # (b) greedy generation as llama-mtmd-cli (logits on the last prompt token only), threads 1 and 2;
+        #     t1 twice (with and without the result_norm dump: dumping must not change anything)
+        runs = {}
+        for t, dump in ((1, True), (1, False), (2, True)):
+            k = "g%d%s" % (t, "d" if dump else "")
+            self.run("ref_decode", base + ["--n-predict", N_PREDICT, "--threads", t, "--logits-all-out", o + "." + k + ".f32",
+                                           "--emb-out", o + "." + k + ".emb.f32", "--meta", o + "." + k + ".json"]
+                     + (dumpargs(o + "." + k + ".dump", N_PREDICT) if dump else []), o + ".err")
+            runs[k] = json.loads(open(o + "." + k + ".json", "rb").read().decode("utf-8", "replace"))
+        if not same_file(o + ".g1d.f32", o + ".g1.f32"):
+            self.fail("decode %s %s: dumping changed the logits" % (name, case))
+        m = runs["g1d"]
+        V = m["first_logits"]["n_vocab"]
+        cells = m["n_prompt_tokens"] + len(m["tokens"])
+        split_kv = cells > SPLIT_KV_CELLS
+        e.update(prompt_text_tokens=m["prompt_text_tokens"], n_prompt_tokens=m["n_prompt_tokens"],
+                 n_image_tokens=m["n_image_tokens"], chunks=m["chunks"], n_predict=N_PREDICT,
+                 kv_cells_max=cells, split_kv_expected=split_kv)
+        # the image embedding the decoder got must be the encoder fixture's (same mmproj, same image)
+        enc = [c for c in encode_cases if c["model"] == mmproj and c["image"] == DEC_IMAGE][0]
+        if sha256_file(o + ".g1d.emb.f32") != self.files[enc["embedding"]]["sha256"]:
+            self.fail("decode %s %s: image embedding differs from the encode fixture" % (name, case))
+        e["image_embedding"] = enc["embedding"]
+        identical = same_file(o + ".g1d.f32", o + ".g2d.f32")
+        if not identical and not split_kv:
+            self.fail("decode %s %s: generated logits differ between threads 1 and 2 with %d KV cells" % (name, case, cells))
+        e["gen_threads_identical"] = identical
+        e["gen"] = []
+        for t in ([1] if identical else [1, 2]):
+            k = "g%dd" % t
+            shas, am = self.logits_rows(o + "." + k + ".f32", V, o + "." + k + ".head.f32")
+            tag = "" if identical else ".t%d" % t
+            e["gen"].append({"threads": [1, 2] if identical else [t], "tokens": runs[k]["tokens"], "hit_eog": runs[k]["hit_eog"],
+                             "shape": [len(shas), V], "rows_sha256": shas, "argmax": am,
+                             "head": self.store_f32(o + "." + k + ".head.f32", rel + tag + ".gen_logits_head.f32.zst", [len(shas), HEAD]),
+                             "dump": self.store_dump(o + "." + k + ".dump", rel + tag + ".gen.dump")})
+            if am != runs[k]["tokens"][:len(am)]:
+                self.fail("decode %s %s t%d: greedy tokens are not the argmax of their logits" % (name, case, t))
+        if prompt_all:
+            last = e["prompt_logits"]["rows_sha256"][-1]
+            # informative: all-outputs prefill vs last-output-only prefill at the last prompt position
+            e["prompt_logits"]["last_row_equals_gen_row0"] = last == e["gen"][0]["rows_sha256"][0]
+        return e
+
+    # ------------------------------------------------------------------------------------------ manifest
+    def manifest(self, enc, dec):
+        zv = subprocess.run(["zstd", "--version"], capture_output=True, text=True).stdout.strip()
+        drivers = {}
+        srcdir = os.path.join(PARITY, "oracle")
+        for f in sorted(["CMakeLists.txt"] + ["src/" + x for x in os.listdir(os.path.join(srcdir, "src"))]):
+            drivers[f] = sha256_file(os.path.join(srcdir, f))
+        images = {}
+        img_man = {x["file"]: x for x in json.load(open(os.path.join(IMG_DIR, "manifest.json")))["images"]}
+        for im in sorted(set(ENC_IMAGES + PIXEL_IMAGES + [DEC_IMAGE])):
+            s = sha256_file(os.path.join(IMG_DIR, im))
+            if s != img_man[im]["sha256"]:
+                raise SystemExit("regen_fixtures: %s does not match images/manifest.json" % im)
+            images[im] = {"sha256": s, "bytes": os.path.getsize(os.path.join(IMG_DIR, im))}
+        models = {}
+        for n in sorted(self.models):
+            p = self.model(n)
+            models[n] = {"file": n + ".gguf", "sha256": sha256_file(p), "bytes": os.path.getsize(p), "made_by": self.models[n]}
+        total = sum(d["zst_bytes"] for d in self.files.values())
+        return {
+            "format": "ck.parity_fixtures", "version": 2,
+            "oracle": self.oracle,
+            "oracle_drivers_sha256": drivers,
+            "zstd_cli": zv,
+            "settings": {
+                "encode": "ref_encode defaults = mtmd_init_from_file defaults: stb_image decode, mtmd dyn-size preprocessing "
+                          "(image_min/max_tokens from the GGUF), flash_attn auto, warmup; --preproc-out = normalized HWC",
+                "decode": "ref_decode defaults = llama-mtmd-cli single turn: chat template of the GGUF applied to prompt + "
+                          "<__media__> (--image-first: marker before the text), one llama_decode per mtmd chunk, n_ctx 4096, "
+                          "n_batch 2048, n_ubatch 512, flash_attn on, KV f16, greedy (first maximum)",
+                "prompt_logits": "ref_decode --prompt-logits-out: every prompt position is an output (a different "
+                                 "computation from logits-last-only, see README)",
+                "dumps": "decoder dumps: --dump-filter %s (prefill and gen0..gen%d); encoder dumps: every named node"
+                         % (RESULT_NORM, N_PREDICT - 1),
+                "logits_head_columns": HEAD,
+                "split_kv_rule": "KV cells > %d -> n_kv >= 512 -> single-token flash attention splits the KV range "
+                                 "by thread count: generated logits are recorded per thread count" % SPLIT_KV_CELLS,
+            },
+            "models": models,
+            "images": images,
+            "encode": enc,
+            "decode": dec,
+            "files": {k: self.files[k] for k in sorted(self.files)},
+            "total_zst_bytes": total,
+        }
+
+
+def main():
+    work, out, obin, oracle_json, models_json = sys.argv[1:6]
+    r = Regen(work, out, obin, oracle_json, models_json)
+    enc = r.encode()
+    dec = r.decode(enc)
+    if r.failures:
+        raise SystemExit("regen_fixtures: FAILED: %d mismatch(es); fixtures left unchanged" % len(r.failures))
+    man = r.manifest(enc, dec)
+    with open(os.path.join(out, "manifest.json"), "w") as fh:
+        json.dump(man, fh, indent=1)
+        fh.write("\n")
+    print("regen_fixtures: %d fixture files/dumps, %d bytes compressed" % (len(r.files), man["total_zst_bytes"]))
+
+
+if __name__ == "__main__":
+    main()
