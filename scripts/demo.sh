@@ -49,7 +49,21 @@ if [ -x "$BIN/ck-lower" ] && [ -x "$BIN/ck-layout" ]; then
 else
   step "3. ck-lower / ck-layout: not built yet"
 fi
-for t in ck-encode ck-decode ck-bridge; do
-  [ -x "$BIN/$t" ] || echo "  ($t: not implemented yet — see the open issues)"
-done
+IMAGE="${IMAGE:-$ROOT/tests/parity/images/chelsea.png}"
+if [ -x "$BIN/ck-encode" ] && [ -f "$OUT/enc/call.json" ]; then
+  step "4. ck-encode: image -> prefix rows (bit-identical to llama.cpp's mtmd encoder)"
+  echo "\$ ck-encode -m enc/ $(basename "$IMAGE") -o prefix.bin"
+  "$BIN/ck-encode" -m "$OUT/enc" "$IMAGE" -o "$OUT/prefix.bin" --json "$OUT/encode.json"
+  "$BIN/ck-encode" --info "$OUT/prefix.bin" | sed 's/^/  /'
+  jq -r '"  encode: \(.timings_ms // .timings // {} | tostring)"' "$OUT/encode.json" 2>/dev/null || true
+fi
+if [ -x "$BIN/ck-decode" ] && [ -f "$OUT/dec/call.json" ] && [ -f "$OUT/prefix.bin" ]; then
+  step "5. ck-decode: prefix + prompt -> text"
+  echo "\$ ck-decode -m dec/ --prefix prefix.bin -p \"Describe the image.\" -n 16"
+  if ! "$BIN/ck-decode" -m "$OUT/dec" --prefix "$OUT/prefix.bin" -p "Describe the image." -n 16; then
+    echo "  (ck-decode cannot run the decoder yet — see the open issues)"
+  fi
+  echo
+fi
+[ -x "$BIN/ck-bridge" ] || echo "  (ck-bridge: not implemented yet — see the open issues)"
 step "done: artifacts in $OUT"

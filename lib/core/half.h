@@ -1,5 +1,6 @@
 // Scalar fp16 / bf16 conversions exactly as ggml does them on x86-64 (ggml-impl.h):
-//  - fp32->fp16: round to nearest even, as F16C `_cvtss_sh(x, 0)` (ggml_compute_fp32_to_fp16); NaN stays NaN.
+//  - fp32->fp16: round to nearest even, as F16C `_cvtss_sh(x, 0)` (ggml_compute_fp32_to_fp16); NaN quieted
+//    with its top payload bits kept, as the instruction does.
 //  - fp16->fp32: exact.
 //  - fp32->bf16: ggml_compute_fp32_to_bf16: NaN -> quiet NaN (top 16 bits | 64), else RNE on the top 16 bits.
 //  - bf16->fp32: exact (shift).
