@@ -142,7 +142,9 @@ RunStats Executor::run(const RunOptions& opt) {
     bc.out = view(c.out);
     for (const auto& t : c.weights) bc.w.push_back(view(t));
     const std::string oname = c.name.empty() ? std::string() : occurrence_name(c.name);
-    if (c.kernel_fn) {
+    if (bc.out.numel() == 0) {
+      // nothing to compute (n_outputs = 0 rows in a prompt ubatch); still recorded, as ggml's callback does
+    } else if (c.kernel_fn) {
       c.kernel_fn->fn(bc, ex);
       ++st.calls_run;
     } else {

@@ -15,13 +15,16 @@
 #include "kernels/convert_fp16.h"
 #include "kernels/dot_f16.h"
 #include "kernels/dot_f32.h"
+#include "kernels/dequantize.h"
 #include "kernels/dot_q8_0.h"
 #include "kernels/flash_attn.h"
 #include "kernels/gelu.h"
 #include "kernels/layer_norm.h"
 #include "kernels/matmul_tinyblas.h"
 #include "kernels/quantize_q8_0.h"
+#include "kernels/rms_norm.h"
 #include "kernels/rope.h"
+#include "kernels/silu.h"
 #include "runtime/layout_ops.h"
 #include "runtime/program.h"
 
@@ -293,13 +296,141 @@ void rope_multi(const BoundCall& c, ExecContext& ex) {
   });
 }
 
+// ---- decoder ops ----------------------------------------------------------------------------------------
+
+// ggml_compute_forward_get_rows: out row i = dequantize(table row ids[i]). Either the table is a weight
+// ("w", in0 = ids: token embeddings) or an activation (in0 = data, in1 = ids: inp_out_ids row selection).
+void get_rows(const BoundCall& c, ExecContext& ex) {
+  const View* w = c.weight_opt("w");
+  const View& table = w ? *w : c.in.at(0);
+  const View& ids = w ? c.in.at(0) : c.in.at(1);
+  if (ids.dtype != DType::I32 || !ids.contiguous()) bad(c, "row ids must be contiguous I32");
+  if (c.out.dtype != DType::F32 || !c.out.uniform_rows() || c.out.cols() != table.cols()) bad(c, "output is not F32 [n][cols]");
+  if (!table.uniform_rows()) bad(c, "table rows must be at a constant stride");
+  const int64_t n = ids.numel(), nrows = table.rows();
+  const int32_t* id = ids.ptr<const int32_t>();
+  for (int64_t i = 0; i < n; ++i)
+    if (id[i] < 0 || id[i] >= nrows) bad(c, "row id " + std::to_string(id[i]) + " out of range");
+  const int64_t row_bytes = table.row_stride();
+  ex.pool->run([&](int ith, int nth) {
+    kernels::get_rows(table.dtype, table.data, row_bytes, table.cols(), id, n, c.out.ptr<float>(),
+                      c.out.row_stride() / 4, ith, nth);
+  });
+}
+
+// ggml_pad (zeros after each row): [n][k] -> [n][m], m >= k.
+void pad(const BoundCall& c, ExecContext& ex) {
+  const View& a = c.in.at(0);
+  if (a.dtype != DType::F32 || c.out.dtype != DType::F32 || !a.uniform_rows() || !c.out.uniform_rows() ||
+      a.rows() != c.out.rows() || a.cols() > c.out.cols())
+    bad(c, "pad needs F32 rows [n][k] -> [n][m >= k]");
+  const int64_t k = a.cols(), m = c.out.cols();
+  ex.pool->run([&](int ith, int nth) {
+    auto [r0, r1] = split_range(size_t(a.rows()), ith, nth);
+    for (int64_t r = int64_t(r0); r < int64_t(r1); ++r) {
+      float* y = c.out.row<float>(r);
+      std::memmove(y, a.row<const float>(r), size_t(k) * 4);
+      std::memset(y + k, 0, size_t(m - k) * 4);
+    }
+  });
+}
+
+// ggml_rms_norm (no weight; the graph's ggml_mul is its own call).
+void rms_norm(const BoundCall& c, ExecContext& ex) {
+  const View& a = c.in.at(0);
+  if (a.dtype != DType::F32 || !a.uniform_rows() || !c.out.uniform_rows() || a.cols() != c.out.cols())
+    bad(c, "rms_norm needs F32 rows");
+  const float eps = float(c.param_f("eps"));
+  // rows of the last dim (the planned shapes are [n][heads][d] for Q/K norms: rows = n*heads)
+  ex.pool->run([&](int ith, int nth) {
+    kernels::rms_norm_rows(a.ptr<const float>(), a.row_stride() / 4, c.out.ptr<float>(), c.out.row_stride() / 4,
+                           a.cols(), a.rows(), eps, nullptr, ith, nth);
+  });
+}
+
+// ggml_swiglu_split(gate = in0, up = in1): y = silu(gate) * up (ggml_vec_swiglu_f32).
+void swiglu(const BoundCall& c, ExecContext& ex) {
+  const View& g = c.in.at(0);
+  const View& u = c.in.at(1);
+  if (!g.uniform_rows() || !u.uniform_rows() || !c.out.uniform_rows() || g.cols() != u.cols()) bad(c, "swiglu needs F32 rows");
+  ex.pool->run([&](int ith, int nth) {
+    kernels::swiglu_rows(g.ptr<const float>(), g.row_stride() / 4, u.ptr<const float>(), u.row_stride() / 4,
+                         c.out.ptr<float>(), c.out.row_stride() / 4, g.cols(), g.rows(), ith, nth);
+  });
+}
+
+// ggml_set_rows(cache, cur, kv_slots): cache row slots[i] = cur row i, F32 -> F16 (ggml_cpu_fp32_to_fp16).
+// in0 [n][heads][d] (contiguous per token), in1 slots [n] I32, out = the cache [ctx][heads*d] F16.
+void set_rows(const BoundCall& c, ExecContext& ex) {
+  const View& a = c.in.at(0);
+  const View& slots = c.in.at(1);
+  if (a.dtype != DType::F32 || slots.dtype != DType::I32 || !slots.contiguous()) bad(c, "set_rows needs F32 rows, I32 slots");
+  const int64_t n = slots.numel();
+  const int64_t w = n ? a.numel() / n : 0;
+  if (n && a.shape[0] != n) bad(c, "row count does not match the slots");
+  if (c.out.dtype != DType::F16 || !c.out.uniform_rows() || c.out.cols() != w) bad(c, "cache must be F16 [ctx][width]");
+  // one token's row must be contiguous (w floats); tokens at a constant stride
+  if (!a.uniform_rows() || (a.shape.size() > 1 && a.strides[0] != a.row_stride() * (w / a.cols())))
+    bad(c, "set_rows source rows must be contiguous per token");
+  const int64_t src_stride = a.strides[0];
+  const int32_t* s = slots.ptr<const int32_t>();
+  const int64_t cap = c.out.rows();
+  for (int64_t i = 0; i < n; ++i)
+    if (s[i] < 0 || s[i] >= cap) bad(c, "kv slot " + std::to_string(s[i]) + " outside the cache");
+  ex.pool->run([&](int ith, int nth) {
+    auto [r0, r1] = split_range(size_t(n), ith, nth);
+    for (int64_t r = int64_t(r0); r < int64_t(r1); ++r)
+      kernels::fp32_to_fp16_row(reinterpret_cast<const float*>(a.data + r * src_stride), c.out.row<uint16_t>(s[r]), w);
+  });
+}
+
+// ggml_flash_attn_ext(q, k, v, mask) over the F16 KV cache: q = in0 [T][H][d] F32, k = in1 / v = in2
+// [n_kv][Hk][d] F16 (views of the cache), mask = in3 F16 [T][n_kv], out [T][H*dv].
+void flash_attn_masked(const BoundCall& c, ExecContext& ex) {
+  const View& q = c.in.at(0);
+  const View& k = c.in.at(1);
+  const View& v = c.in.at(2);
+  const View& m = c.in.at(3);
+  if (q.shape.size() != 3 || q.dtype != DType::F32 || !q.contiguous()) bad(c, "q must be contiguous F32 [T][H][d]");
+  if (k.shape.size() != 3 || v.shape.size() != 3 || k.dtype != DType::F16 || v.dtype != DType::F16 ||
+      k.strides[2] != 2 || v.strides[2] != 2)
+    bad(c, "k, v must be F16 [n_kv][Hk][d]");
+  if (m.dtype != DType::F16 || !m.uniform_rows()) bad(c, "mask must be F16 rows");
+  const int64_t T = q.shape[0], H = q.shape[1], d = q.shape[2];
+  if (k.shape[0] != v.shape[0] || k.shape[1] != v.shape[1] || H % k.shape[1] || k.shape[2] != d)
+    bad(c, "k/v shapes do not match q");
+  if (m.rows() < T || m.cols() < k.shape[0]) bad(c, "mask is smaller than [T][n_kv]");
+  if (c.param_f("max_bias") != 0.0 || c.param_f("softcap") != 0.0) bad(c, "ALiBi / softcap are not implemented");
+  if (!c.out.contiguous() || c.out.numel() != T * H * v.shape[2]) bad(c, "output is not [T][H*dv]");
+  kernels::FlashAttnShape s;
+  s.DK = d;
+  s.DV = v.shape[2];
+  s.N = T;
+  s.KV = k.shape[0];
+  s.H = H;
+  s.Hk = k.shape[1];
+  s.scale = float(c.param_f("scale"));
+  s.q_si = H * d;
+  s.q_sh = d;
+  s.k_sj = k.strides[0] / 2;
+  s.k_sg = k.strides[1] / 2;
+  s.v_sj = v.strides[0] / 2;
+  s.v_sg = v.strides[1] / 2;
+  s.mask_si = m.row_stride() / 2;
+  const int kv_chunks = ex.pool->size();  // split-KV only (1-token queries): the oracle's -t
+  ex.pool->run([&](int ith, int nth) {
+    kernels::flash_attn_ext(s, q.ptr<const float>(), k.ptr<const uint16_t>(), v.ptr<const uint16_t>(),
+                            m.ptr<const uint16_t>(), c.out.ptr<float>(), kv_chunks, ith, nth);
+  });
+}
+
 // ggml_flash_attn_ext(q, k, v, no mask): q = in0 [T][H][d] F32 (rope output), k = in1 / v = in2 [H][T][d] F16
 // (ggml_cast of the permuted K/V), out [T][H*d] (ggml's permuted dst, reshaped to [T][C]).
 void flash_attn(const BoundCall& c, ExecContext& ex) {
   const View& q = c.in.at(0);
   const View& k = c.in.at(1);
   const View& v = c.in.at(2);
-  if (c.in.size() > 3) bad(c, "masked attention is not wired here");
+  if (c.in.size() > 3) return flash_attn_masked(c, ex);
   if (q.shape.size() != 3 || q.dtype != DType::F32 || !q.contiguous()) bad(c, "q must be contiguous F32 [T][H][d]");
   if (k.shape.size() != 3 || v.shape.size() != 3 || k.dtype != DType::F16 || v.dtype != DType::F16 || !k.contiguous() ||
       !v.contiguous())
@@ -332,6 +463,19 @@ void flash_attn(const BoundCall& c, ExecContext& ex) {
 }
 
 const KernelBinding kBindings[] = {
+    {"get_rows.f16.i32.strict", get_rows, "kernels::get_rows (token embeddings)"},
+    {"get_rows.f32.i32.strict", get_rows, "kernels::get_rows"},
+    {"get_rows.q8_0.i32.strict", get_rows, "kernels::get_rows"},
+    {"get_rows.bf16.i32.strict", get_rows, "kernels::get_rows"},
+    {"get_rows.q4_K.i32.strict", get_rows, "kernels::get_rows"},
+    {"get_rows.q5_K.i32.strict", get_rows, "kernels::get_rows"},
+    {"get_rows.q6_K.i32.strict", get_rows, "kernels::get_rows"},
+    {"get_rows.q4_0.i32.strict", get_rows, "kernels::get_rows"},
+    {"get_rows.f32.f32.strict", get_rows, "kernels::get_rows (inp_out_ids rows)"},
+    {"pad.f32.strict", pad, "zero-padded row copy"},
+    {"rms_norm.f32.strict", rms_norm, "rms_norm_rows (no w)"},
+    {"swiglu.f32.strict", swiglu, "swiglu_rows"},
+    {"set_rows.f32.strict", set_rows, "fp32_to_fp16_row into the KV cache"},
     {"flash_attn_ext.f32.strict", flash_attn, "flash_attn_ext (one_chunk / tiled / split-KV as ggml chooses)"},
     {"im2col.f32.f32.strict", ops::im2col, "runtime ops::im2col (F16 columns)"},
     {"im2col.f16.f32.strict", ops::im2col, "runtime ops::im2col (F16 columns)"},
