@@ -82,7 +82,7 @@ json plan_json(const std::string& formatted, const std::vector<dc::Chunk>& chunk
 
 int body(int argc, char** argv) {
   CLI::App app{"ck-decode: generate text from an image prefix and a prompt (llama-mtmd-cli single turn)"};
-  std::string model_dir, prefix_src, prompt, prompt_file, dump_dir, logits_out, tokenize_text;
+  std::string model_dir, prefix_src, prompt, prompt_file, dump_dir, logits_out, tokens_out, tokenize_text;
   int n_predict = -1, threads = 0;
   int64_t ctx_size = 4096, n_batch = 2048, n_ubatch = 512;
   bool raw = false, image_first = false, plan = false;
@@ -101,6 +101,7 @@ int body(int argc, char** argv) {
   app.add_flag("--image-first", image_first, "put the image before the prompt text when it has no marker");
   app.add_option("--dump", dump_dir, "write every named activation as a ck.dump to DIR");
   app.add_option("--logits-out", logits_out, "write the logits after the prompt (f32, n_vocab) to FILE");
+  app.add_option("--tokens-out", tokens_out, "write the generated token ids (one line, space-separated) to FILE");
   app.add_option("--tokenize", tokenize_text, "print the token ids of TEXT (as a text part of the prompt) and exit");
   app.add_flag("--plan", plan, "print the prompt schedule (chunks, positions, ubatches, n_kv) as JSON and exit");
   app.add_option("--temp", sp.temp, "temperature (<= 0: greedy, the default and the parity mode)");
@@ -201,6 +202,11 @@ int body(int argc, char** argv) {
     ck::OutputFile f(logits_out);
     f.write(r.first_logits.data(), r.first_logits.size() * sizeof(float));
     f.commit();
+  }
+  if (!tokens_out.empty()) {
+    std::string line;
+    for (size_t i = 0; i < r.tokens.size(); ++i) line += (i ? " " : "") + std::to_string(r.tokens[i]);
+    ck::write_text_file(tokens_out, line + "\n");
   }
   std::fprintf(stderr, "ck-decode: prompt %lld tokens in %lld ubatches, generated %zu tokens%s, %.1f ms\n",
                (long long)sched.n_prompt_tokens, (long long)r.n_prompt_ubatches, r.tokens.size(),
