@@ -424,7 +424,7 @@ struct Lowerer {
       if (!used.count(w.name))
         fail(m.path, "model tensor '" + w.name + "' is not used by template " + ir.template_name);
     json contracts = json::object();
-    for (const char* k : {"preprocess", "chat", "bridge", "numerics"})
+    for (const char* k : {"preprocess", "chat", "bridge", "numerics", "config"})
       if (m.doc.contains(k)) contracts[k] = m.doc[k];
     if (t.contains("contracts")) contracts["graph"] = t["contracts"];
     ir.contracts = contracts;

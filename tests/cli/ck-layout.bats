@@ -48,6 +48,22 @@ setup() {
   [ "$(jq -r .weights.file "$T/out/enc/call.json")" = "../../models/enc.bump" ]
 }
 
+@test "piped from ck-convert -o DIR/x.bump: weights.file is the bump in DIR, contracts carry config" {
+  "$CK_BIN/ck-synth" --preset tiny --text-type f16 --only text -o "$T" -q \
+      --tokenizer "$CK_DEPS_DIR/qwen3-tokenizer/tokenizer.json"
+  mkdir -p "$T/w/dec"
+  cd "$T/w"
+  "$CK_BIN/ck-convert" "$T/tiny-text-f16.gguf" -o dec/x.bump 2>/dev/null | "$CK_BIN/ck-lower" - 2>/dev/null \
+      | "$CK_BIN/ck-layout" - -o dec 2>/dev/null
+  [ "$(jq -r .weights.file dec/call.json)" = "x.bump" ]
+  [ "$(jq -r '.contracts.config.n_embd' dec/call.json)" = "64" ]
+  # from another directory: still the bump next to call.json
+  mkdir -p "$T/v/sub" "$T/v/out" && cd "$T/v/sub"
+  "$CK_BIN/ck-convert" "$T/tiny-text-f16.gguf" -o ../out/y.bump 2>/dev/null | "$CK_BIN/ck-lower" - 2>/dev/null \
+      | "$CK_BIN/ck-layout" - -o ../out 2>/dev/null
+  [ "$(jq -r .weights.file ../out/call.json)" = "y.bump" ]
+}
+
 @test "errors exit 2 with one line" {
   echo '{"format":"ck.ir1","version":9}' > "$T/v.json"
   run "$CK_BIN/ck-layout" "$T/v.json" -o "$T/x"

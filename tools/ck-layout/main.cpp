@@ -61,12 +61,26 @@ static int body(int argc, char** argv) {
   if (max_img > 0 && has_option("max_image_tokens")) opt.bounds["max_image_tokens"] = max_img;
 
   // Weights are referenced, never copied: call.json names the bump relative to DIR (absolute if given so).
+  fs::create_directories(dir);
   if (weights.empty()) {
     const auto& b = ir.source.is_object() ? ir.source.value("bump", ck::graph::json()) : ck::graph::json();
     if (b.is_string()) weights = b.get<std::string>();
     else if (b.is_object() && b.contains("path") && b["path"].is_string()) weights = b["path"].get<std::string>();
+    // A manifest that came through a pipe (ck-convert -o dec/x.bump | ck-lower - | ck-layout - -o dec) names
+    // its bump relative to where the manifest file would have been (next to the bump), which a pipe loses:
+    // the recorded path then resolves against the working directory. If no bump of the recorded size is
+    // there but one is in the output directory, that is the one ck-convert wrote.
+    const uint64_t bytes = b.is_object() ? b.value("bytes", uint64_t(0)) : 0;
+    const auto is_it = [&](const fs::path& f) {
+      std::error_code ec;
+      const auto n = fs::file_size(f, ec);
+      return !ec && fs::is_regular_file(f, ec) && (bytes == 0 || n == bytes);
+    };
+    if (!weights.empty() && fs::path(weights).is_relative() && !is_it(weights)) {
+      const fs::path in_dir = fs::path(dir) / fs::path(weights).filename();
+      if (is_it(in_dir)) weights = in_dir.string();
+    }
   }
-  fs::create_directories(dir);
   if (!weights.empty() && fs::path(weights).is_relative())
     weights = fs::relative(fs::absolute(weights), fs::absolute(dir)).lexically_normal().string();
   opt.weights_file = weights;
