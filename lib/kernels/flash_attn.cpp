@@ -28,6 +28,7 @@
 
 #include "core/half.h"
 #include "core/thread_pool.h"
+#include "kernels/convert_fp16.h"
 #include "kernels/dot_f16.h"
 #include "kernels/hsum.h"
 #include "kernels/isa.h"
@@ -118,65 +119,83 @@ __attribute__((always_inline)) inline void split_kv_row(const FlashAttnShape& s,
   }
 }
 
-__attribute__((always_inline)) inline void tiled_row(const FlashAttnShape& s, const float* q, const uint16_t* k,
-                                                     const uint16_t* v, const uint16_t* mask, int64_t i, int64_t h,
-                                                     float* out) {
-  const int64_t DK = s.DK, DV = s.DV, g = h / (s.H / s.Hk);
-  const float* pq = q + i * s.q_si + h * s.q_sh;
-  const uint16_t* mp = mask ? mask + i * s.mask_si : nullptr;
-  std::vector<float> kt(static_cast<size_t>(DK * kTile)), vt(static_cast<size_t>(kTile * DV));
-  float kq[kTile];
-  float S = 0.0f, M = -INFINITY;
-  for (int64_t d = 0; d < DV; ++d) out[d] = 0.0f;
+using CvtRow = void (*)(const uint16_t*, float*, int64_t);
+
+// The tiled kernel for query rows i in [i0, i1) (at most kTile) of head h. Each K/V tile is converted to F32 once
+// and shared by all rows of the block (conversion is exact, so it does not matter who converts); every row then
+// runs exactly the per-row arithmetic described at the top, in the same order as a single row would.
+template <CvtRow cvt>
+__attribute__((always_inline)) inline void tiled_block(const FlashAttnShape& s, const float* q, const uint16_t* k,
+                                                       const uint16_t* v, const uint16_t* mask, int64_t h, int64_t i0,
+                                                       int64_t i1, float* out0, int64_t out_stride) {
+  const int64_t DK = s.DK, DV = s.DV, g = h / (s.H / s.Hk), nb = i1 - i0;
+  std::vector<float> kt(static_cast<size_t>(DK * kTile)), vt(static_cast<size_t>(kTile * DV)),
+      krow(static_cast<size_t>(DK));
+  float M[kTile], S[kTile], kq[kTile], m32[kTile];
+  for (int64_t b = 0; b < nb; ++b) {
+    M[b] = -INFINITY;
+    S[b] = 0.0f;
+    float* out = out0 + b * out_stride;
+    for (int64_t d = 0; d < DV; ++d) out[d] = 0.0f;
+  }
   for (int64_t ic = 0; ic < s.KV; ic += kTile) {
     const int64_t nt = s.KV - ic < kTile ? s.KV - ic : kTile;
-    float m32[kTile];
-    bool any = !mp;
-    for (int64_t t = 0; t < kTile; ++t) {
-      m32[t] = t < nt ? (mp ? 1.0f * fp16_to_fp32(mp[ic + t]) : 0.0f) : -INFINITY;
-      any = any || (t < nt && m32[t] != -INFINITY);
+    bool converted = false;
+    for (int64_t b = 0; b < nb; ++b) {
+      const int64_t i = i0 + b;
+      const float* pq = q + i * s.q_si + h * s.q_sh;
+      const uint16_t* mp = mask ? mask + i * s.mask_si : nullptr;
+      float* out = out0 + b * out_stride;
+      bool any = !mp;
+      for (int64_t t = 0; t < kTile; ++t) {
+        m32[t] = t < nt ? (mp ? 1.0f * fp16_to_fp32(mp[ic + t]) : 0.0f) : -INFINITY;
+        any = any || (t < nt && m32[t] != -INFINITY);
+      }
+      if (!any) continue;  // a fully masked tile leaves the row unchanged (upstream skips or zeroes it)
+      if (!converted) {    // K transposed to [d][t] (zero past the end), V as [t][d]
+        for (int64_t t = 0; t < nt; ++t) {
+          cvt(k + (ic + t) * s.k_sj + g * s.k_sg, krow.data(), DK);
+          for (int64_t d = 0; d < DK; ++d) kt[d * kTile + t] = krow[d];
+        }
+        for (int64_t t = nt; t < kTile; ++t)
+          for (int64_t d = 0; d < DK; ++d) kt[d * kTile + t] = 0.0f;
+        for (int64_t t = 0; t < nt; ++t) cvt(v + (ic + t) * s.v_sj + g * s.v_sg, vt.data() + t * DV, DV);
+        converted = true;
+      }
+      for (int64_t t = 0; t < kTile; ++t) kq[t] = 0.0f;
+      for (int64_t d = 0; d < DK; ++d)
+        for (int64_t t = 0; t < kTile; ++t) kq[t] = std::fmaf(kt[d * kTile + t], pq[d], kq[t]);
+      for (int64_t t = 0; t < kTile; ++t) kq[t] = kq[t] * s.scale;
+      for (int64_t t = nt; t < kTile; ++t) kq[t] = -INFINITY;
+      if (mp)
+        for (int64_t t = 0; t < kTile; ++t) kq[t] = kq[t] + m32[t];
+      float tmax = -INFINITY;
+      for (int64_t t = 0; t < kTile; ++t) tmax = tmax > kq[t] ? tmax : kq[t];
+      if (tmax == -INFINITY) continue;
+      const float Mnew = fmaxf(M[b], tmax);
+      if (Mnew > M[b]) {
+        const float ms = expf(M[b] - Mnew);
+        for (int64_t d = 0; d < DV; ++d) out[d] *= ms;
+        S[b] *= ms;
+      }
+      M[b] = Mnew;
+      double sum = 0;
+      for (int64_t t = 0; t < kTile; t += 8) {
+        float p[8];
+        for (int z = 0; z < 8; ++z) p[z] = kq[t + z] = detail::v_expf_lane(kq[t + z] - Mnew);
+        sum += static_cast<double>(detail::hsum8_pairs02(p));
+      }
+      S[b] = static_cast<float>(static_cast<double>(S[b]) + sum);
+      // Keys past the end have p = 0: fmaf(V, 0, O) = O for finite V, so they are left out.
+      for (int64_t t = 0; t < nt; ++t)
+        for (int64_t d = 0; d < DV; ++d) out[d] = std::fmaf(vt[t * DV + d], kq[t], out[d]);
     }
-    if (!any) continue;  // a fully masked tile leaves the row unchanged (upstream skips or zeroes it)
-    for (int64_t t = 0; t < nt; ++t) {
-      const uint16_t* kr = k + (ic + t) * s.k_sj + g * s.k_sg;
-      for (int64_t d = 0; d < DK; ++d) kt[d * kTile + t] = fp16_to_fp32(kr[d]);
-    }
-    for (int64_t t = nt; t < kTile; ++t)
-      for (int64_t d = 0; d < DK; ++d) kt[d * kTile + t] = 0.0f;
-    for (int64_t t = 0; t < kTile; ++t) kq[t] = 0.0f;
-    for (int64_t d = 0; d < DK; ++d)
-      for (int64_t t = 0; t < kTile; ++t) kq[t] = std::fmaf(kt[d * kTile + t], pq[d], kq[t]);
-    for (int64_t t = 0; t < kTile; ++t) kq[t] = kq[t] * s.scale;
-    for (int64_t t = nt; t < kTile; ++t) kq[t] = -INFINITY;
-    if (mp)
-      for (int64_t t = 0; t < kTile; ++t) kq[t] = kq[t] + m32[t];
-    float tmax = -INFINITY;
-    for (int64_t t = 0; t < kTile; ++t) tmax = tmax > kq[t] ? tmax : kq[t];
-    if (tmax == -INFINITY) continue;
-    const float Mnew = fmaxf(M, tmax);
-    if (Mnew > M) {
-      const float ms = expf(M - Mnew);
-      for (int64_t d = 0; d < DV; ++d) out[d] *= ms;
-      S *= ms;
-    }
-    M = Mnew;
-    double sum = 0;
-    for (int64_t t = 0; t < kTile; t += 8) {
-      float p[8];
-      for (int z = 0; z < 8; ++z) p[z] = kq[t + z] = detail::v_expf_lane(kq[t + z] - Mnew);
-      sum += static_cast<double>(detail::hsum8_pairs02(p));
-    }
-    S = static_cast<float>(static_cast<double>(S) + sum);
-    for (int64_t t = 0; t < nt; ++t) {
-      const uint16_t* vr = v + (ic + t) * s.v_sj + g * s.v_sg;
-      for (int64_t d = 0; d < DV; ++d) vt[t * DV + d] = fp16_to_fp32(vr[d]);
-    }
-    // Keys past the end have p = 0: fmaf(V, 0, O) = O for finite V, so they are left out.
-    for (int64_t t = 0; t < nt; ++t)
-      for (int64_t d = 0; d < DV; ++d) out[d] = std::fmaf(vt[t * DV + d], kq[t], out[d]);
   }
-  const float S_inv = S == 0.0f ? 0.0f : 1.0f / S;
-  for (int64_t d = 0; d < DV; ++d) out[d] *= S_inv;
+  for (int64_t b = 0; b < nb; ++b) {
+    float* out = out0 + b * out_stride;
+    const float S_inv = S[b] == 0.0f ? 0.0f : 1.0f / S[b];
+    for (int64_t d = 0; d < DV; ++d) out[d] *= S_inv;
+  }
 }
 
 }  // namespace
@@ -192,12 +211,21 @@ CK_TARGET_AVX2 void flash_attn_row_one_chunk_avx2(const FlashAttnShape& s, const
 }
 void flash_attn_row_tiled_scalar(const FlashAttnShape& s, const float* q, const uint16_t* k, const uint16_t* v,
                                  const uint16_t* mask, int64_t i, int64_t h, float* out) {
-  tiled_row(s, q, k, v, mask, i, h, out);
+  tiled_block<fp16_to_fp32_row_scalar>(s, q, k, v, mask, h, i, i + 1, out, 0);
 }
 CK_TARGET_AVX2 void flash_attn_row_tiled_avx2(const FlashAttnShape& s, const float* q, const uint16_t* k,
                                               const uint16_t* v, const uint16_t* mask, int64_t i, int64_t h,
                                               float* out) {
-  tiled_row(s, q, k, v, mask, i, h, out);
+  tiled_block<fp16_to_fp32_row_avx2>(s, q, k, v, mask, h, i, i + 1, out, 0);
+}
+void flash_attn_block_tiled_scalar(const FlashAttnShape& s, const float* q, const uint16_t* k, const uint16_t* v,
+                                   const uint16_t* mask, int64_t h, int64_t i0, int64_t i1, float* out) {
+  tiled_block<fp16_to_fp32_row_scalar>(s, q, k, v, mask, h, i0, i1, out + (i0 * s.H + h) * s.DV, s.H * s.DV);
+}
+CK_TARGET_AVX2 void flash_attn_block_tiled_avx2(const FlashAttnShape& s, const float* q, const uint16_t* k,
+                                                const uint16_t* v, const uint16_t* mask, int64_t h, int64_t i0,
+                                                int64_t i1, float* out) {
+  tiled_block<fp16_to_fp32_row_avx2>(s, q, k, v, mask, h, i0, i1, out + (i0 * s.H + h) * s.DV, s.H * s.DV);
 }
 void flash_attn_row_split_kv_scalar(const FlashAttnShape& s, const float* q, const uint16_t* k, const uint16_t* v,
                                     const uint16_t* mask, int64_t i, int64_t h, int kv_chunks, float* out) {
@@ -213,6 +241,20 @@ void flash_attn_ext(const FlashAttnShape& s, const float* q, const uint16_t* k, 
                     const uint16_t* mask, float* out, int kv_chunks, int ith, int nth) {
   const FlashAttnPath path = flash_attn_path(s);
   const bool simd = active_isa() >= Isa::avx2;
+  if (path == FlashAttnPath::tiled) {
+    // Work items head-major (h * N + i): a thread's range is cut into blocks of up to kTile rows of one head,
+    // which share the converted K/V tiles. Who computes a row never changes how it is computed.
+    const auto [r0, r1] = split_range(static_cast<size_t>(s.N * s.H), ith, nth);
+    for (int64_t r = static_cast<int64_t>(r0); r < static_cast<int64_t>(r1);) {
+      const int64_t h = r / s.N, i0 = r % s.N;
+      int64_t i1 = i0 + kTile < s.N ? i0 + kTile : s.N;
+      if (i1 - i0 > static_cast<int64_t>(r1) - r) i1 = i0 + (static_cast<int64_t>(r1) - r);
+      if (simd) flash_attn_block_tiled_avx2(s, q, k, v, mask, h, i0, i1, out);
+      else flash_attn_block_tiled_scalar(s, q, k, v, mask, h, i0, i1, out);
+      r += i1 - i0;
+    }
+    return;
+  }
   const auto [r0, r1] = split_range(static_cast<size_t>(s.N * s.H), ith, nth);
   for (size_t r = r0; r < r1; ++r) {
     const int64_t i = static_cast<int64_t>(r) / s.H, h = static_cast<int64_t>(r) % s.H;
@@ -222,14 +264,11 @@ void flash_attn_ext(const FlashAttnShape& s, const float* q, const uint16_t* k, 
         if (simd) flash_attn_row_split_kv_avx2(s, q, k, v, mask, i, h, kv_chunks, o);
         else flash_attn_row_split_kv_scalar(s, q, k, v, mask, i, h, kv_chunks, o);
         break;
-      case FlashAttnPath::tiled:
-        if (simd) flash_attn_row_tiled_avx2(s, q, k, v, mask, i, h, o);
-        else flash_attn_row_tiled_scalar(s, q, k, v, mask, i, h, o);
-        break;
       case FlashAttnPath::one_chunk:
         if (simd) flash_attn_row_one_chunk_avx2(s, q, k, v, mask, i, h, o);
         else flash_attn_row_one_chunk_scalar(s, q, k, v, mask, i, h, o);
         break;
+      case FlashAttnPath::tiled: break;
     }
   }
 }

@@ -40,6 +40,12 @@ void flash_attn_row_tiled_scalar(const FlashAttnShape& s, const float* q, const 
                                  const uint16_t* mask, int64_t i, int64_t h, float* out);
 void flash_attn_row_tiled_avx2(const FlashAttnShape& s, const float* q, const uint16_t* k, const uint16_t* v,
                                const uint16_t* mask, int64_t i, int64_t h, float* out);
+// The tiled kernel for a block of query rows i in [i0, i1) (at most 64) of head h, sharing each converted K/V
+// tile; out is the whole output (row (i, h) at out + (i*H + h)*DV). Same bits as the per-row functions.
+void flash_attn_block_tiled_scalar(const FlashAttnShape& s, const float* q, const uint16_t* k, const uint16_t* v,
+                                   const uint16_t* mask, int64_t h, int64_t i0, int64_t i1, float* out);
+void flash_attn_block_tiled_avx2(const FlashAttnShape& s, const float* q, const uint16_t* k, const uint16_t* v,
+                                 const uint16_t* mask, int64_t h, int64_t i0, int64_t i1, float* out);
 void flash_attn_row_split_kv_scalar(const FlashAttnShape& s, const float* q, const uint16_t* k, const uint16_t* v,
                                     const uint16_t* mask, int64_t i, int64_t h, int kv_chunks, float* out);
 void flash_attn_row_split_kv_avx2(const FlashAttnShape& s, const float* q, const uint16_t* k, const uint16_t* v,
