@@ -12,7 +12,9 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "core/half.h"
 #include "kernels/hsum.h"
@@ -113,6 +115,100 @@ CK_TARGET_AVX2 __attribute__((always_inline)) inline void tinyblas_tiled(int64_t
   }
 }
 
+// ---- AVX-512: one zmm = the 8-lane accumulators of two outputs (rows i, columns j and j+1) -----------------------
+// Lane z of each half runs exactly the ymm chain above (fmadd of A[i][l+z] * B[j][l+z]), and each half is reduced
+// with the same hsum, so the bits are those of tinyBLAS<8, __m256>. A's 8-element chunk is broadcast to both
+// halves; B is converted to F32 (exact) and packed per column tile: for each l-step, RNP pairs of
+// [B[j][l..l+8) | B[j+1][l..l+8)] (missing columns zero, their outputs discarded).
+// GCC 12 reports its own _mm512_undefined_ps() placeholders inside these intrinsics as maybe-uninitialized.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+CK_TARGET_AVX512 __attribute__((always_inline)) inline __m512 load8x2(const float* p) {
+  return _mm512_broadcast_f32x8(_mm256_loadu_ps(p));
+}
+CK_TARGET_AVX512 __attribute__((always_inline)) inline __m512 load8x2(const uint16_t* p) {
+  return _mm512_cvtph_ps(_mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+}
+CK_TARGET_AVX512 __attribute__((always_inline)) inline __m512 load8x2(const Bf16* p) {
+  return _mm512_castsi512_ps(_mm512_slli_epi32(
+      _mm512_cvtepu16_epi32(_mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)))), 16));
+}
+
+constexpr int kRNP = 6;  // column pairs per tile (12 columns); 4 x 6 zmm accumulators + 4 A + 1 B registers
+
+template <int RM, int RNP, typename T>
+CK_TARGET_AVX512 __attribute__((always_inline)) inline void bloc512(int64_t k, const T* A, int64_t lda,
+                                                                   const float* Bp, float* C, int64_t ldc, int64_t ii,
+                                                                   int64_t jj, int rn) {
+  __m512 Cv[RNP][RM];
+  for (int p = 0; p < RNP; ++p)
+    for (int i = 0; i < RM; ++i) Cv[p][i] = _mm512_setzero_ps();
+  for (int64_t l = 0; l < k; l += 8, Bp += 16 * kRNP) {
+    __m512 Av[RM];
+    for (int i = 0; i < RM; ++i) Av[i] = load8x2(A + lda * (ii + i) + l);
+    for (int p = 0; p < RNP; ++p) {
+      const __m512 Bv = _mm512_loadu_ps(Bp + 16 * p);
+      for (int i = 0; i < RM; ++i) Cv[p][i] = _mm512_fmadd_ps(Av[i], Bv, Cv[p][i]);
+    }
+  }
+  for (int p = 0; p < RNP; ++p)
+    for (int i = 0; i < RM; ++i) {
+      C[ldc * (jj + 2 * p) + (ii + i)] = detail::hsum8_pairs02(_mm512_castps512_ps256(Cv[p][i]));
+      if (2 * p + 1 < rn) C[ldc * (jj + 2 * p + 1) + (ii + i)] = detail::hsum8_pairs02(_mm512_extractf32x8_ps(Cv[p][i], 1));
+    }
+}
+
+template <int RM, int RNP, typename T>
+CK_TARGET_AVX512 __attribute__((always_inline)) inline void bloc512_cols(int rnp, int64_t k, const T* A, int64_t lda,
+                                                                        const float* Bp, float* C, int64_t ldc,
+                                                                        int64_t ii, int64_t jj, int rn) {
+  if constexpr (RNP >= 1) {
+    if (rnp == RNP) return bloc512<RM, RNP>(k, A, lda, Bp, C, ldc, ii, jj, rn);
+    if constexpr (RNP > 1) return bloc512_cols<RM, RNP - 1>(rnp, k, A, lda, Bp, C, ldc, ii, jj, rn);
+  }
+}
+
+CK_TARGET_AVX512 inline float widen(float v) { return v; }
+CK_TARGET_AVX512 inline float widen(uint16_t v) { return fp16_to_fp32(v); }
+CK_TARGET_AVX512 inline float widen(Bf16 v) { return bf16_to_fp32(v.bits); }
+
+// Jobs as tinyblas_tiled (row tiles of 4 plus single leftover rows) x (column tiles of 2 * kRNP); a thread packs
+// the B column tile of its jobs when it changes (jobs are ordered row-tile-fastest).
+template <typename T>
+CK_TARGET_AVX512 void tinyblas_tiled512(int64_t m, int64_t n, int64_t k, const T* A, int64_t lda, const T* B,
+                                        int64_t ldb, float* C, int64_t ldc, int ith, int nth) {
+  constexpr int RM = 4, RN = 2 * kRNP;
+  const int64_t mt_full = m / RM, mrem = m % RM;
+  const int64_t mt = mt_full + mrem;
+  const int64_t nt = (n + RN - 1) / RN;
+  const int64_t jobs = mt * nt;
+  const int64_t per = (jobs + nth - 1) / nth, j0 = std::min(jobs, per * ith), j1 = std::min(jobs, j0 + per);
+  if (j0 >= j1) return;
+  thread_local std::vector<float> packed;
+  packed.resize(static_cast<size_t>(k / 8 * 16 * kRNP));
+  int64_t packed_jt = -1;
+  for (int64_t job = j0; job < j1; ++job) {
+    const int64_t it = job % mt, jt = job / mt;
+    const int64_t jj = jt * RN;
+    const int rn = static_cast<int>(std::min<int64_t>(RN, n - jj));
+    if (jt != packed_jt) {
+      float* d = packed.data();
+      for (int64_t l = 0; l < k; l += 8)
+        for (int c = 0; c < RN; ++c, d += 8)
+          for (int z = 0; z < 8; ++z) d[z] = c < rn ? widen(B[ldb * (jj + c) + l + z]) : 0.0f;
+      packed_jt = jt;
+    }
+    const int rnp = (rn + 1) / 2;
+    if (it < mt_full) {
+      bloc512_cols<RM, kRNP>(rnp, k, A, lda, packed.data(), C, ldc, it * RM, jj, rn);
+    } else {
+      bloc512_cols<1, kRNP>(rnp, k, A, lda, packed.data(), C, ldc, mt_full * RM + (it - mt_full), jj, rn);
+    }
+  }
+}
+
+#pragma GCC diagnostic pop
+
 }  // namespace
 
 void matmul_tinyblas_f32_scalar(int64_t m, int64_t n, int64_t k, const float* A, int64_t lda, const float* B,
@@ -126,7 +222,7 @@ CK_TARGET_AVX2 void matmul_tinyblas_f32_avx2(int64_t m, int64_t n, int64_t k, co
 CK_TARGET_AVX512 void matmul_tinyblas_f32_avx512(int64_t m, int64_t n, int64_t k, const float* A, int64_t lda,
                                                  const float* B, int64_t ldb, float* C, int64_t ldc, int ith,
                                                  int nth) {
-  tinyblas_tiled<4, 6>(m, n, k, A, lda, B, ldb, C, ldc, ith, nth);
+  tinyblas_tiled512(m, n, k, A, lda, B, ldb, C, ldc, ith, nth);
 }
 void matmul_tinyblas_f32(int64_t m, int64_t n, int64_t k, const float* A, int64_t lda, const float* B, int64_t ldb,
                          float* C, int64_t ldc, int ith, int nth) {
@@ -150,7 +246,7 @@ CK_TARGET_AVX2 void matmul_tinyblas_f16_avx2(int64_t m, int64_t n, int64_t k, co
 CK_TARGET_AVX512 void matmul_tinyblas_f16_avx512(int64_t m, int64_t n, int64_t k, const uint16_t* A, int64_t lda,
                                                  const uint16_t* B, int64_t ldb, float* C, int64_t ldc, int ith,
                                                  int nth) {
-  tinyblas_tiled<4, 6>(m, n, k, A, lda, B, ldb, C, ldc, ith, nth);
+  tinyblas_tiled512(m, n, k, A, lda, B, ldb, C, ldc, ith, nth);
 }
 void matmul_tinyblas_f16(int64_t m, int64_t n, int64_t k, const uint16_t* A, int64_t lda, const uint16_t* B,
                          int64_t ldb, float* C, int64_t ldc, int ith, int nth) {
@@ -177,8 +273,8 @@ CK_TARGET_AVX2 void matmul_tinyblas_bf16_avx2(int64_t m, int64_t n, int64_t k, c
 CK_TARGET_AVX512 void matmul_tinyblas_bf16_avx512(int64_t m, int64_t n, int64_t k, const uint16_t* A, int64_t lda,
                                                   const uint16_t* B, int64_t ldb, float* C, int64_t ldc, int ith,
                                                   int nth) {
-  tinyblas_tiled<4, 6>(m, n, k, reinterpret_cast<const Bf16*>(A), lda, reinterpret_cast<const Bf16*>(B), ldb, C, ldc,
-                       ith, nth);
+  tinyblas_tiled512(m, n, k, reinterpret_cast<const Bf16*>(A), lda, reinterpret_cast<const Bf16*>(B), ldb, C, ldc,
+                    ith, nth);
 }
 void matmul_tinyblas_bf16(int64_t m, int64_t n, int64_t k, const uint16_t* A, int64_t lda, const uint16_t* B,
                           int64_t ldb, float* C, int64_t ldc, int ith, int nth) {
