@@ -1,8 +1,10 @@
 #!/usr/bin/env bats
-# ck-decode: the parts that do not need the decoder runtime -- chat shell, chunking, positions, ubatch plan
-# (--plan, compared with the oracle fixture tests/fixtures/decode/cases.json), --tokenize, argument and input
-# errors (one line, exit 2), prefix/model mismatch, and the clean "decoder runtime not available" stop (exit 3)
-# while lib/runtime has no executor wired in. Model: ck-synth tiny text f16 -> ck-convert | ck-lower | ck-layout.
+# ck-decode: chat shell, chunking, positions, ubatch plan (--plan, compared with the oracle fixture
+# tests/fixtures/decode/cases.json), --tokenize, argument and input errors (one line, exit 2), prefix/model
+# mismatch, the clean "decoder runtime not available" stop (exit 3) for a plan with a kernel this build lacks,
+# and decoding on lib/runtime: greedy token ids and first logits equal to ref_decode
+# (tests/fixtures/decode/greedy: tiny text f16 and q8_0, the oracle's image rows as the prefix).
+# Model: ck-synth tiny text f16 -> ck-convert | ck-lower | ck-layout.
 # Prefixes are written here with python3 (docs/formats/prefix.md), so they do not depend on ck-encode.
 
 bats_require_minimum_version 1.5.0
@@ -25,7 +27,9 @@ meta = {"format": "ck.prefix", "version": 1, "model": {"mmproj_sha256": "0" * 64
 js = json.dumps(meta).encode()
 off = (128 + len(js) + 63) // 64 * 64
 hdr = b"CKPREFIX" + struct.pack("<IIQQIIIIQQQQ", 1, 128, rows, rw, n_embd, n_ds, nx, ny, 128, len(js), off, rows * rw * 4)
-data = hdr + b"\0" * (128 - len(hdr)) + js + b"\0" * (off - 128 - len(js)) + b"\0" * (rows * rw * 4)
+rows_data = open(sys.argv[6], "rb").read() if len(sys.argv) > 6 else b"\0" * (rows * rw * 4)
+assert len(rows_data) == rows * rw * 4
+data = hdr + b"\0" * (128 - len(hdr)) + js + b"\0" * (off - 128 - len(js)) + rows_data
 (sys.stdout.buffer.write(data) if out == "-" else open(out, "wb").write(data))
 PY
   python3 "$MKPREFIX" "$BATS_FILE_TMPDIR/g8x8.prefix" 8 8 64 2
@@ -125,9 +129,40 @@ mine() {
   [ "$(echo "$stderr" | wc -l)" -eq 1 ]
 }
 
-@test "decoding without the runtime stops cleanly: exit 3, nothing on stdout, no logits file" {
-  run -3 --separate-stderr "$D" -m "$M" --prefix "$P/g8x8.prefix" -p "Describe this image." -n 4 --logits-out l.f32
+@test "a plan with a kernel this build lacks stops cleanly: exit 3, nothing on stdout, no logits file" {
+  mkdir x && cp "$M/call.json" "$M/layout.json" x/ && ln -s "$M/text.bump" x/text.bump
+  sed -i 's/"swiglu.f32.strict"/"swiglu.f32.nosuch"/' x/call.json
+  run -3 --separate-stderr "$D" -m x --prefix "$P/g8x8.prefix" -p "Describe this image." -n 4 --logits-out l.f32
   [ -z "$output" ]
-  [[ "$stderr" == "ck-decode: error: decoder runtime not available"* ]]
+  [[ "$stderr" == "ck-decode: error: decoder runtime not available"*"swiglu.f32.nosuch"* ]]
   [ ! -e l.f32 ]
+}
+
+# Greedy decoding vs ref_decode (llama.cpp b10256): the oracle's image rows as the prefix, 16 tokens, 2 threads.
+greedy_case() {
+  local type="$1" G="$CK_SOURCE_DIR/tests/fixtures/decode/greedy" dir
+  local fx; fx=$(jq -c --arg m "tiny-text-$type.gguf" '.cases[] | select(.model == $m)' "$G/manifest.json")
+  if [ "$type" = f16 ]; then dir="$M"; else
+    dir="$BATS_FILE_TMPDIR/dec-$type"; mkdir -p "$dir"
+    "$CK_BIN/ck-synth" --preset tiny --text-type "$type" --only text -o "$BATS_FILE_TMPDIR" -q \
+        --tokenizer "$CK_DEPS_DIR/qwen3-tokenizer/tokenizer.json"
+    (cd "$dir" && "$CK_BIN/ck-convert" "$BATS_FILE_TMPDIR/tiny-text-$type.gguf" -o text.bump 2>/dev/null \
+        | "$CK_BIN/ck-lower" - 2>/dev/null | "$CK_BIN/ck-layout" - -o . 2>/dev/null)
+  fi
+  # the fixture is only valid for the model it was recorded with
+  [ "$(sha256sum "$BATS_FILE_TMPDIR/tiny-text-$type.gguf" | cut -d' ' -f1)" = "$(echo "$fx" | jq -r .model_sha256)" ]
+  zstd -q -d -f "$G/emb.f32.zst" -o emb.f32
+  python3 "$MKPREFIX" img.prefix 3 3 64 2 emb.f32
+  run -0 --separate-stderr "$D" -m "$dir" --prefix img.prefix -p "Describe this image." -n 16 -t 2 \
+      --logits-out first.f32 --tokens-out ids.txt
+  [ "$(cat ids.txt)" = "$(echo "$fx" | jq -r '.tokens | map(tostring) | join(" ")')" ]
+  [ "$(sha256sum first.f32 | cut -d' ' -f1)" = "$(echo "$fx" | jq -r .first_logits_sha256)" ]
+}
+
+@test "greedy decoding equals ref_decode: tiny text f16 + image (token ids, first logits bit-identical)" {
+  greedy_case f16
+}
+
+@test "greedy decoding equals ref_decode: tiny text q8_0 + image (token ids, first logits bit-identical)" {
+  greedy_case q8_0
 }

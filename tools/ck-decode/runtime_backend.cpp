@@ -27,7 +27,8 @@ class RuntimeBackend final : public dc::DecoderBackend {
     if (!missing.empty()) {
       std::string l;
       for (const auto& k : missing) l += (l.empty() ? "" : ", ") + k;
-      throw RuntimeUnavailable(m.call_json + ": kernels not implemented in this build: " + l);
+      throw RuntimeUnavailable("decoder runtime not available: " + m.call_json +
+                               ": kernels not implemented in this build: " + l);
     }
     if (program_->outputs().size() != 1) fail(m.call_json, "a decoder plan has exactly one output (the logits)");
     exec_ = std::make_unique<rt::Executor>(*program_, o.threads);
