@@ -14,7 +14,7 @@
 #   golden fixtures     regen_fixtures.py with the live oracle into the work dir, compared file by file with
 #                       tests/parity/fixtures (CK_PARITY_SKIP_FIXTURES=1 skips this, ~10 min)
 #   ck vs oracle        BUILD_DIR/bin/ck-encode (if it exists and runs): prefix vs the oracle's embedding and its
-#                       dump vs the oracle's, via ck-diff. ck-decode: NOT COMPARED (no CLI yet).
+#                       dump vs the oracle's, via ck-diff. ck-decode: NOT COMPARED yet (listed at the end).
 # One summary table (model, dtype, image, threads, tensors, max_abs, first divergence); exit 1 on any mismatch,
 # 3 if nothing could run (no model generator). Work files + report: build/oracle/work/full/ (CK_ORACLE_DIR).
 set -uo pipefail
@@ -234,7 +234,7 @@ if [ -x "$BIN/ck-encode" ]; then
 else
     echo "ck-encode vs oracle: $BIN/ck-encode does not exist" >> "$NOTES"
 fi
-echo "ck-decode vs oracle (logits, greedy tokens, decoder dumps): no ck-decode comparison yet (its CLI is not written)" >> "$NOTES"
+echo "ck-decode vs oracle (logits, greedy tokens, decoder dumps): not wired into this script yet (tools/ck-decode is new; its logits/dump options are to be compared here)" >> "$NOTES"
 
 {
     echo
