@@ -1,5 +1,7 @@
 #include "core/thread_pool.h"
 
+#include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <set>
 #include <string>
@@ -15,14 +17,27 @@ ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads < 1 ? 1 : n_threads
 }
 
 ThreadPool::~ThreadPool() {
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    stop_.store(true);
-    generation_.fetch_add(1);
-  }
-  cv_.notify_all();
+  stop_.store(true);
+  generation_.fetch_add(1);
+  generation_.notify_all();
   for (auto& t : threads_) t.join();
 }
+
+namespace {
+
+// Pause iterations a waiting thread spins before it blocks in the kernel (futex via std::atomic::wait). Ops of a
+// decode step are microseconds apart, so a short spin saves the wake-up; encoder ops take milliseconds, and on a
+// loaded machine a spinning thread only takes CPU from the thread it waits for. CK_POOL_SPIN overrides (0 = block
+// at once).
+int spin_budget() {
+  static const int v = [] {
+    const char* e = std::getenv("CK_POOL_SPIN");
+    return e && *e ? std::max(0, std::atoi(e)) : 2000;
+  }();
+  return v;
+}
+
+}  // namespace
 
 void ThreadPool::run(const Task& task) {
   if (n_threads_ == 1) {
@@ -32,34 +47,39 @@ void ThreadPool::run(const Task& task) {
   task_ = &task;
   error_ = nullptr;
   pending_.store(n_threads_ - 1, std::memory_order_relaxed);
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    generation_.fetch_add(1, std::memory_order_release);
-  }
-  cv_.notify_all();
+  generation_.fetch_add(1, std::memory_order_release);
+  generation_.notify_all();
   try {
     task(0, n_threads_);
   } catch (...) {
     std::lock_guard<std::mutex> lk(err_mu_);
     if (!error_) error_ = std::current_exception();
   }
-  while (pending_.load(std::memory_order_acquire) != 0) _mm_pause();
+  const int budget = spin_budget();
+  int p = pending_.load(std::memory_order_acquire);
+  for (int spin = 0; p != 0 && spin < budget; ++spin) {
+    _mm_pause();
+    p = pending_.load(std::memory_order_acquire);
+  }
+  while (p != 0) {
+    pending_.wait(p, std::memory_order_acquire);
+    p = pending_.load(std::memory_order_acquire);
+  }
   task_ = nullptr;
   if (error_) std::rethrow_exception(error_);
 }
 
 void ThreadPool::worker(int ith) {
   uint64_t seen = 0;
+  const int budget = spin_budget();
   for (;;) {
-    // Spin a little before sleeping: consecutive kernels arrive microseconds apart.
     uint64_t g = generation_.load(std::memory_order_acquire);
-    for (int spin = 0; g == seen && spin < 20000; ++spin) {
+    for (int spin = 0; g == seen && spin < budget; ++spin) {
       _mm_pause();
       g = generation_.load(std::memory_order_acquire);
     }
-    if (g == seen) {
-      std::unique_lock<std::mutex> lk(mu_);
-      cv_.wait(lk, [&] { return generation_.load(std::memory_order_acquire) != seen; });
+    while (g == seen) {
+      generation_.wait(seen, std::memory_order_acquire);
       g = generation_.load(std::memory_order_acquire);
     }
     seen = g;
@@ -70,7 +90,7 @@ void ThreadPool::worker(int ith) {
       std::lock_guard<std::mutex> lk(err_mu_);
       if (!error_) error_ = std::current_exception();
     }
-    pending_.fetch_sub(1, std::memory_order_acq_rel);
+    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) pending_.notify_one();
   }
 }
 

@@ -1,7 +1,8 @@
 // ThreadPool — a persistent pool that runs one function on N threads at once, ggml-style: every thread gets
 // (ith, nth) and computes a fixed slice of the outputs, so results never depend on scheduling. The calling thread
 // is thread 0. Workers spin briefly on a generation counter (ops in a decode step are microseconds apart),
-// then sleep on a condition variable.
+// then block on it (futex, std::atomic::wait); the caller waits for the workers the same way (CK_POOL_SPIN sets
+// the spin budget).
 #pragma once
 #include <atomic>
 #include <condition_variable>
@@ -37,8 +38,6 @@ class ThreadPool {
   std::atomic<uint64_t> generation_{0};
   std::atomic<int> pending_{0};
   std::atomic<bool> stop_{false};
-  std::mutex mu_;
-  std::condition_variable cv_;
   std::mutex err_mu_;
   std::exception_ptr error_;
 };
