@@ -8,6 +8,7 @@ namespace ck::kernels {
 const uint16_t* gelu_table_f16();
 
 void gelu_row_scalar(const float* x, float* y, int64_t n);
+void gelu_row_avx2(const float* x, float* y, int64_t n);
 void gelu_row(const float* x, float* y, int64_t n);
 
 // nrows rows of n (strides in floats); in place allowed (x == y). Threads split rows.

@@ -168,10 +168,6 @@ CK_TARGET_AVX512 __attribute__((always_inline)) inline void bloc512_cols(int rnp
   }
 }
 
-CK_TARGET_AVX512 inline float widen(float v) { return v; }
-CK_TARGET_AVX512 inline float widen(uint16_t v) { return fp16_to_fp32(v); }
-CK_TARGET_AVX512 inline float widen(Bf16 v) { return bf16_to_fp32(v.bits); }
-
 // Jobs as tinyblas_tiled (row tiles of 4 plus single leftover rows) x (column tiles of 2 * kRNP); a thread packs
 // the B column tile of its jobs when it changes (jobs are ordered row-tile-fastest).
 template <typename T>
@@ -195,7 +191,7 @@ CK_TARGET_AVX512 void tinyblas_tiled512(int64_t m, int64_t n, int64_t k, const T
       float* d = packed.data();
       for (int64_t l = 0; l < k; l += 8)
         for (int c = 0; c < RN; ++c, d += 8)
-          for (int z = 0; z < 8; ++z) d[z] = c < rn ? widen(B[ldb * (jj + c) + l + z]) : 0.0f;
+          _mm256_storeu_ps(d, c < rn ? load8(B + ldb * (jj + c) + l) : _mm256_setzero_ps());
       packed_jt = jt;
     }
     const int rnp = (rn + 1) / 2;
