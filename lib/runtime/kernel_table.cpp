@@ -16,12 +16,15 @@
 #include "kernels/dot_f16.h"
 #include "kernels/dot_f32.h"
 #include "kernels/dequantize.h"
+#include "kernels/dot_kquants.h"
 #include "kernels/dot_q8_0.h"
 #include "kernels/flash_attn.h"
 #include "kernels/gelu.h"
 #include "kernels/layer_norm.h"
+#include "kernels/matmul_q4_K_repack.h"
 #include "kernels/matmul_tinyblas.h"
 #include "kernels/quantize_q8_0.h"
+#include "kernels/quantize_q8_K.h"
 #include "kernels/rms_norm.h"
 #include "kernels/rope.h"
 #include "kernels/silu.h"
@@ -197,6 +200,28 @@ void mul_mat_impl(const BoundCall& c, ExecContext& ex, const View& W, const Rows
       ex.pool->run([&](int ith, int nth) { kernels::quantize_rows_q8_0(a.x, a.stride, b, kb, k, n, ith, nth); });
       ex.pool->run([&](int ith, int nth) {
         kernels::matmul_q8_0(m, n, k, W.ptr<const kernels::BlockQ8_0>(), kb, b, kb, out, ldc, ith, nth);
+      });
+      return;
+    }
+    case DType::Q4_K:
+    case DType::Q5_K:
+    case DType::Q6_K: {
+      // vec_dot_type Q8_K: activations through quantize_row_q8_K; no tinyBLAS for K-quants on AVX2. Q4_K
+      // weights sit in the CPU_REPACK buffer when ne[1] % 8 == 0 (ggml_repack_get_optimal_repack_type, AVX2:
+      // q4_K_8x8_q8_K), which computes with ggml_gemm/gemv_q4_K_8x8_q8_K; the others use ggml_vec_dot_*_q8_K.
+      if (k % kernels::QK_K) bad(c, "K-quant row length must be a multiple of 256");
+      const int64_t kb = k / kernels::QK_K;
+      auto* b = static_cast<kernels::BlockQ8_K*>(ex.scratch->get(0, size_t(n * kb) * sizeof(kernels::BlockQ8_K)));
+      ex.pool->run([&](int ith, int nth) { kernels::quantize_rows_q8_K(a.x, a.stride, b, kb, k, n, ith, nth); });
+      ex.pool->run([&](int ith, int nth) {
+        if (W.dtype == DType::Q4_K && m % 8 == 0)
+          kernels::matmul_q4_K_repack(m, n, k, W.ptr<const kernels::BlockQ4_K>(), kb, b, kb, out, ldc, ith, nth);
+        else if (W.dtype == DType::Q4_K)
+          kernels::matmul_q4_K(m, n, k, W.ptr<const kernels::BlockQ4_K>(), kb, b, kb, out, ldc, ith, nth);
+        else if (W.dtype == DType::Q5_K)
+          kernels::matmul_q5_K(m, n, k, W.ptr<const kernels::BlockQ5_K>(), kb, b, kb, out, ldc, ith, nth);
+        else
+          kernels::matmul_q6_K(m, n, k, W.ptr<const kernels::BlockQ6_K>(), kb, b, kb, out, ldc, ith, nth);
       });
       return;
     }
@@ -495,6 +520,9 @@ const KernelBinding kBindings[] = {
     {"mul_mat.f32.f32.strict", mul_mat, "matmul_tinyblas_f32 / matmul_vecdot_f32"},
     {"mul_mat.f16.f32.strict", mul_mat, "fp32_to_fp16_rows + matmul_tinyblas_f16 / matmul_vecdot_f16"},
     {"mul_mat.bf16.f32.strict", mul_mat, "fp32_to_bf16_rows + matmul_tinyblas_bf16 / matmul_vecdot_bf16"},
+    {"mul_mat.q4_K.f32.strict", mul_mat, "quantize_rows_q8_K + matmul_q4_K_repack (ne[1] % 8 == 0) / matmul_q4_K"},
+    {"mul_mat.q5_K.f32.strict", mul_mat, "quantize_rows_q8_K + matmul_q5_K"},
+    {"mul_mat.q6_K.f32.strict", mul_mat, "quantize_rows_q8_K + matmul_q6_K"},
     {"mul_mat.q8_0.f32.strict", mul_mat, "quantize_rows_q8_0 + matmul_q8_0"},
 };
 
