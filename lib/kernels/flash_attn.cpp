@@ -22,6 +22,8 @@
 // per-element operations are unchanged) and the dot products use dot_f16_avx2.
 #include "kernels/flash_attn.h"
 
+#include <immintrin.h>
+
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -121,10 +123,38 @@ __attribute__((always_inline)) inline void split_kv_row(const FlashAttnShape& s,
 
 using CvtRow = void (*)(const uint16_t*, float*, int64_t);
 
+// The two inner loops of the tiled kernel, written out with intrinsics for the AVX2 build (GCC kept the
+// accumulators in memory): per lane exactly the fmaf chains of the generic loops below.
+// kq[t] = fmaf(kt[d][t], q[d], kq[t]) for d = 0..DK-1 in order, kq starting at 0 (64 keys = 8 ymm).
+CK_TARGET_AVX2 void kq_tile_avx2(const float* kt, const float* pq, int64_t DK, float* kq) {
+  __m256 acc[kTile / 8];
+  for (int j = 0; j < kTile / 8; ++j) acc[j] = _mm256_setzero_ps();
+  for (int64_t d = 0; d < DK; ++d) {
+    const __m256 qd = _mm256_set1_ps(pq[d]);
+    for (int j = 0; j < kTile / 8; ++j) acc[j] = _mm256_fmadd_ps(_mm256_loadu_ps(kt + d * kTile + 8 * j), qd, acc[j]);
+  }
+  for (int j = 0; j < kTile / 8; ++j) _mm256_storeu_ps(kq + 8 * j, acc[j]);
+}
+// out[d] = fmaf(vt[t][d], p[t], out[d]) for t = 0..nt-1 in order (DV % 8 == 0), 64 columns of out at a time.
+CK_TARGET_AVX2 void v_accum_avx2(const float* vt, const float* p, int64_t nt, int64_t DV, float* out) {
+  for (int64_t d0 = 0; d0 < DV; d0 += 64) {
+    const int nv = static_cast<int>((DV - d0 < 64 ? DV - d0 : 64) / 8);
+    __m256 acc[8];
+    for (int j = 0; j < 8; ++j) acc[j] = j < nv ? _mm256_loadu_ps(out + d0 + 8 * j) : _mm256_setzero_ps();
+    for (int64_t t = 0; t < nt; ++t) {
+      const __m256 pt = _mm256_set1_ps(p[t]);
+      const float* vr = vt + t * DV + d0;
+      for (int j = 0; j < 8; ++j)
+        if (j < nv) acc[j] = _mm256_fmadd_ps(_mm256_loadu_ps(vr + 8 * j), pt, acc[j]);
+    }
+    for (int j = 0; j < nv; ++j) _mm256_storeu_ps(out + d0 + 8 * j, acc[j]);
+  }
+}
+
 // The tiled kernel for query rows i in [i0, i1) (at most kTile) of head h. Each K/V tile is converted to F32 once
 // and shared by all rows of the block (conversion is exact, so it does not matter who converts); every row then
 // runs exactly the per-row arithmetic described at the top, in the same order as a single row would.
-template <CvtRow cvt>
+template <CvtRow cvt, bool simd>
 __attribute__((always_inline)) inline void tiled_block(const FlashAttnShape& s, const float* q, const uint16_t* k,
                                                        const uint16_t* v, const uint16_t* mask, int64_t h, int64_t i0,
                                                        int64_t i1, float* out0, int64_t out_stride) {
@@ -162,9 +192,13 @@ __attribute__((always_inline)) inline void tiled_block(const FlashAttnShape& s, 
         for (int64_t t = 0; t < nt; ++t) cvt(v + (ic + t) * s.v_sj + g * s.v_sg, vt.data() + t * DV, DV);
         converted = true;
       }
-      for (int64_t t = 0; t < kTile; ++t) kq[t] = 0.0f;
-      for (int64_t d = 0; d < DK; ++d)
-        for (int64_t t = 0; t < kTile; ++t) kq[t] = std::fmaf(kt[d * kTile + t], pq[d], kq[t]);
+      if constexpr (simd) {
+        kq_tile_avx2(kt.data(), pq, DK, kq);
+      } else {
+        for (int64_t t = 0; t < kTile; ++t) kq[t] = 0.0f;
+        for (int64_t d = 0; d < DK; ++d)
+          for (int64_t t = 0; t < kTile; ++t) kq[t] = std::fmaf(kt[d * kTile + t], pq[d], kq[t]);
+      }
       for (int64_t t = 0; t < kTile; ++t) kq[t] = kq[t] * s.scale;
       for (int64_t t = nt; t < kTile; ++t) kq[t] = -INFINITY;
       if (mp)
@@ -187,8 +221,12 @@ __attribute__((always_inline)) inline void tiled_block(const FlashAttnShape& s, 
       }
       S[b] = static_cast<float>(static_cast<double>(S[b]) + sum);
       // Keys past the end have p = 0: fmaf(V, 0, O) = O for finite V, so they are left out.
-      for (int64_t t = 0; t < nt; ++t)
-        for (int64_t d = 0; d < DV; ++d) out[d] = std::fmaf(vt[t * DV + d], kq[t], out[d]);
+      if constexpr (simd) {
+        v_accum_avx2(vt.data(), kq, nt, DV, out);
+      } else {
+        for (int64_t t = 0; t < nt; ++t)
+          for (int64_t d = 0; d < DV; ++d) out[d] = std::fmaf(vt[t * DV + d], kq[t], out[d]);
+      }
     }
   }
   for (int64_t b = 0; b < nb; ++b) {
@@ -211,21 +249,21 @@ CK_TARGET_AVX2 void flash_attn_row_one_chunk_avx2(const FlashAttnShape& s, const
 }
 void flash_attn_row_tiled_scalar(const FlashAttnShape& s, const float* q, const uint16_t* k, const uint16_t* v,
                                  const uint16_t* mask, int64_t i, int64_t h, float* out) {
-  tiled_block<fp16_to_fp32_row_scalar>(s, q, k, v, mask, h, i, i + 1, out, 0);
+  tiled_block<fp16_to_fp32_row_scalar, false>(s, q, k, v, mask, h, i, i + 1, out, 0);
 }
 CK_TARGET_AVX2 void flash_attn_row_tiled_avx2(const FlashAttnShape& s, const float* q, const uint16_t* k,
                                               const uint16_t* v, const uint16_t* mask, int64_t i, int64_t h,
                                               float* out) {
-  tiled_block<fp16_to_fp32_row_avx2>(s, q, k, v, mask, h, i, i + 1, out, 0);
+  tiled_block<fp16_to_fp32_row_avx2, true>(s, q, k, v, mask, h, i, i + 1, out, 0);
 }
 void flash_attn_block_tiled_scalar(const FlashAttnShape& s, const float* q, const uint16_t* k, const uint16_t* v,
                                    const uint16_t* mask, int64_t h, int64_t i0, int64_t i1, float* out) {
-  tiled_block<fp16_to_fp32_row_scalar>(s, q, k, v, mask, h, i0, i1, out + (i0 * s.H + h) * s.DV, s.H * s.DV);
+  tiled_block<fp16_to_fp32_row_scalar, false>(s, q, k, v, mask, h, i0, i1, out + (i0 * s.H + h) * s.DV, s.H * s.DV);
 }
 CK_TARGET_AVX2 void flash_attn_block_tiled_avx2(const FlashAttnShape& s, const float* q, const uint16_t* k,
                                                 const uint16_t* v, const uint16_t* mask, int64_t h, int64_t i0,
                                                 int64_t i1, float* out) {
-  tiled_block<fp16_to_fp32_row_avx2>(s, q, k, v, mask, h, i0, i1, out + (i0 * s.H + h) * s.DV, s.H * s.DV);
+  tiled_block<fp16_to_fp32_row_avx2, true>(s, q, k, v, mask, h, i0, i1, out + (i0 * s.H + h) * s.DV, s.H * s.DV);
 }
 void flash_attn_row_split_kv_scalar(const FlashAttnShape& s, const float* q, const uint16_t* k, const uint16_t* v,
                                     const uint16_t* mask, int64_t i, int64_t h, int kv_chunks, float* out) {
