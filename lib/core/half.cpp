@@ -47,10 +47,7 @@ uint16_t fp32_to_fp16(float f) {
   const uint32_t exp_bits = (bits >> 13) & 0x00007C00u;
   const uint32_t mantissa_bits = bits & 0x00000FFFu;
   const uint32_t nonsign = exp_bits + mantissa_bits;
-  // NaN: F16C (_cvtss_sh) quiets it and keeps the top 10 payload bits; the portable ggml fallback would give
-  // 0x7E00. The oracle is an F16C build, so ck follows the instruction.
-  const uint32_t nan_bits = 0x7E00u | ((w & 0x007FFFFFu) >> 13);
-  return static_cast<uint16_t>((sign >> 16) | (shl1_w > 0xFF000000u ? nan_bits : nonsign));
+  return static_cast<uint16_t>((sign >> 16) | (shl1_w > 0xFF000000u ? 0x7E00u : nonsign));
 }
 
 }  // namespace ck

@@ -1,6 +1,8 @@
 // Scalar fp16 / bf16 conversions exactly as ggml does them on x86-64 (ggml-impl.h):
-//  - fp32->fp16: round to nearest even, as F16C `_cvtss_sh(x, 0)` (ggml_compute_fp32_to_fp16); NaN quieted
-//    with its top payload bits kept, as the instruction does.
+//  - fp32->fp16: ggml_compute_fp32_to_fp16 (ggml-impl.h, GGML_FP32_TO_FP16): round to nearest even, the same bits
+//    as F16C `_cvtss_sh(x, 0)` except NaN, which becomes 0x7E00|sign (F16C keeps payload bits). ggml uses this
+//    one where it calls GGML_FP32_TO_FP16, e.g. when ggml_cpu_init builds the GELU table; kernels that mirror
+//    GGML_CPU_FP32_TO_FP16 (F16C on x86) use lib/kernels' conversions instead.
 //  - fp16->fp32: exact.
 //  - fp32->bf16: ggml_compute_fp32_to_bf16: NaN -> quiet NaN (top 16 bits | 64), else RNE on the top 16 bits.
 //  - bf16->fp32: exact (shift).

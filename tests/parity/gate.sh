@@ -81,11 +81,16 @@ qwen3vl)
     else
         missing+=("golden fixtures (tests/parity/fixtures/manifest.json: make regen-fixtures, needs ck-synth)")
     fi
-    for tool in ck-encode ck-decode; do
-        [ -x "$BIN/$tool" ] || missing+=("$tool vs fixtures ($BIN/$tool does not exist yet)")
-    done
-    if [ -f "$FM" ] && [ -x "$BIN/ck-encode" ] && [ -x "$BIN/ck-decode" ]; then
-        missing+=("ck-encode/ck-decode fixture comparison (the gate's comparison step is written once their CLIs exist)")
+    # 2. ck-encode / ck-decode on the fixture models vs the fixtures (strict, ck-diff tolerance 0)
+    if [ -f "$FM" ]; then
+        work="$BUILD/parity/gate-qwen3vl"
+        "$PY" "$PARITY/compare_ck.py" "$BIN" "$PARITY/fixtures" "$work" --oracle-bin "$OBIN" \
+              --presets "${CK_GATE_PRESETS:-tiny,small}"
+        case $? in
+            0) ran_real=1 ;;
+            3) ran_real=1; missing+=("some fixture cases (listed NOT COMPARED above)") ;;
+            *) fail=1 ;;
+        esac
     fi
     ;;
 *)
