@@ -101,7 +101,9 @@ void plan_model(Planned& p, const std::string& bin, const std::string& tdir, con
                 const std::string& stop_after, double t[3]) {
   fs::create_directories(p.dir);
   const std::string manifest = p.dir + "/manifest.json", ir1 = p.dir + "/ir1.json", plan = p.dir + "/plan";
-  if (fs::exists(manifest)) {
+  if (p.cached.contains("convert")) {
+    // converted earlier in this run (both GGUFs are converted before the pair check)
+  } else if (fs::exists(manifest)) {
     p.cached["convert"] = true;
   } else {
     auto r = run_stage(bin, "ck-convert", {p.gguf, "-o", p.dir + "/weights.bump", "--manifest", manifest,

@@ -1,0 +1,96 @@
+#!/usr/bin/env bats
+# ck-bridge: the whole pipeline on tiny synthetic models (ck-synth): text on stdout and a bridge_report.json with
+# the documented keys (docs/formats/bridge_report.md); the second run reuses the plan cache; --stop-after each
+# phase; missing inputs and a mismatched mmproj/model pair -> one line naming the file(s), exit 2.
+
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+  "$CK_BIN/ck-synth" --preset tiny --mmproj-type f16 --text-type f16 -o "$BATS_FILE_TMPDIR" -q \
+      --tokenizer "$CK_DEPS_DIR/qwen3-tokenizer/tokenizer.json"
+  "$CK_BIN/ck-synth" --preset small --text-type f16 --only text -o "$BATS_FILE_TMPDIR" -q \
+      --tokenizer "$CK_DEPS_DIR/qwen3-tokenizer/tokenizer.json"
+  export MM="$BATS_FILE_TMPDIR/tiny-mmproj-f16.gguf" TX="$BATS_FILE_TMPDIR/tiny-text-f16.gguf"
+  export SMALL="$BATS_FILE_TMPDIR/small-text-f16.gguf"
+  export IMG="$CK_SOURCE_DIR/tests/parity/images/chelsea.png"
+  export CACHE="$BATS_FILE_TMPDIR/cache"
+}
+
+setup() {
+  cd "$BATS_TEST_TMPDIR"
+  BR="$CK_BIN/ck-bridge"
+}
+
+bridge() { "$BR" --mmproj "$MM" --model "$TX" --image "$IMG" -p "Describe the image." -n 6 -t 1 "$@"; }
+
+@test "a run prints text and writes a report with every documented key; the second run is cached" {
+  run -0 bridge --cache-dir "$CACHE" --report r1.json
+  [ -n "$output" ]
+  jq -e '.format == "ck.bridge_report" and .version == 1 and .status == "ok"' r1.json
+  jq -e 'has("tool") and has("mode") and has("threads") and has("isa") and has("inputs") and has("artifacts")
+         and has("contracts") and has("prefix") and has("prompt") and has("output") and has("timings_ms")
+         and has("tokens_per_s")' r1.json
+  jq -e '.inputs.mmproj.sha256 | length == 64' r1.json
+  jq -e '.inputs.model.sha256 | length == 64' r1.json
+  jq -e '.inputs.image.sha256 | length == 64' r1.json
+  jq -e '.contracts.preprocess != null and .contracts.bridge != null and .contracts.chat != null' r1.json
+  jq -e '.prefix.rows == (.prefix.grid[0] * .prefix.grid[1]) and .prefix.row_width == .prefix.n_embd * (1 + .prefix.n_deepstack)' r1.json
+  jq -e '(.prompt.text_token_ids | length) > 0 and .prompt.n_prompt_tokens > 0' r1.json
+  jq -e '(.output.token_ids | length) == .output.n_generated and .output.n_generated <= 6' r1.json
+  jq -e '.output.stop_reason | IN("end_of_generation", "n_predict", "context_full")' r1.json
+  jq -e '.timings_ms | [.convert, .lower, .layout, .preprocess, .encode, .decode] | all(. != null and . >= 0)' r1.json
+  jq -e '.tokens_per_s.encode > 0 and .tokens_per_s.decode >= 0' r1.json
+  jq -e '.threads == 1 and .mode == "strict" and (.isa | length) > 0' r1.json
+  jq -e '.artifacts.cached == false and .artifacts.model.cached.convert == false' r1.json
+  [ "$(jq -r .output.text r1.json)" = "$output" ]
+  run -0 bridge --cache-dir "$CACHE" --report r2.json
+  jq -e '.artifacts.cached == true and .artifacts.mmproj.all_cached and .artifacts.model.all_cached' r2.json
+  jq -e '.timings_ms.convert == 0 and .timings_ms.lower == 0 and .timings_ms.layout == 0' r2.json
+  # Same inputs, same greedy answer.
+  [ "$(jq -c .output.token_ids r1.json)" = "$(jq -c .output.token_ids r2.json)" ]
+}
+
+@test "default report path is ./bridge_report.json; --no-cache plans afresh and leaves no cache" {
+  export XDG_CACHE_HOME="$BATS_TEST_TMPDIR/xdg"
+  run -0 bridge --no-cache
+  jq -e '.artifacts.cache == "disabled" and .artifacts.cached == false' bridge_report.json
+  [ ! -e "$XDG_CACHE_HOME/ck" ]
+}
+
+@test "--stop-after each phase stops there and says so" {
+  for phase in convert lower layout encode; do
+    run -0 bridge --cache-dir "$BATS_TEST_TMPDIR/c" --stop-after "$phase" --report "$phase.json"
+    [ -z "$output" ]
+    jq -e --arg p "$phase" '.status == "stopped_after_" + $p and .output == null' "$phase.json"
+  done
+  jq -e '.artifacts.model.cached | has("lower") | not' convert.json
+  jq -e '.artifacts.model.cached | has("layout") | not' lower.json
+  jq -e '.artifacts.model.cached.layout == false and .prefix == null' layout.json
+  jq -e '.prefix.rows > 0 and .timings_ms.encode > 0 and .prompt == null' encode.json
+}
+
+@test "missing input files: one line naming the file, exit 2, no report" {
+  run -2 "$BR" --mmproj nope.gguf --model "$TX" --image "$IMG" -p hi --no-cache
+  [[ "$output" == *"nope.gguf"* ]]
+  [ "${#lines[@]}" -eq 1 ]
+  run -2 "$BR" --mmproj "$MM" --model "$TX" --image nope.png -p hi --no-cache
+  [[ "$output" == *"nope.png"* ]]
+  [ ! -e bridge_report.json ]
+  run -2 "$BR" --mmproj "$MM" --model "$TX" --image "$IMG"
+  [ "${#lines[@]}" -eq 1 ]
+}
+
+@test "mismatched pair (tiny mmproj, small text model): exit 2 naming both files" {
+  run -2 "$BR" --mmproj "$MM" --model "$SMALL" --image "$IMG" -p hi --no-cache
+  [ "${#lines[@]}" -eq 1 ]
+  [[ "$output" == *"tiny-mmproj-f16.gguf"* ]]
+  [[ "$output" == *"small-text-f16.gguf"* ]]
+  [[ "$output" == *"not a pair"* ]]
+  [ ! -e bridge_report.json ]
+}
+
+@test "GGUFs in swapped roles: exit 2 naming the file" {
+  run -2 "$BR" --mmproj "$TX" --model "$MM" --image "$IMG" -p hi --no-cache
+  [ "${#lines[@]}" -eq 1 ]
+  [[ "$output" == *"tiny-text-f16.gguf"* ]]
+}
