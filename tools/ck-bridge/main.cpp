@@ -202,8 +202,7 @@ int body(int argc, char** argv) {
   const auto t_start = std::chrono::steady_clock::now();
 
   // Work directory: the prefix and decode outputs of this run (always temporary); with --no-cache the plans too.
-  const char* tmpenv = std::getenv("TMPDIR");
-  std::string wtmpl = std::string(tmpenv && *tmpenv ? tmpenv : "/tmp") + "/ck-bridge.XXXXXX";
+  const std::string wtmpl = (fs::temp_directory_path() / "ck-bridge.XXXXXX").string();
   std::vector<char> wbuf(wtmpl.begin(), wtmpl.end());
   wbuf.push_back('\0');
   if (!mkdtemp(wbuf.data())) throw ck::Error("cannot create a work directory in $TMPDIR");

@@ -29,8 +29,7 @@ StageResult run_stage(const std::string& bin_dir, const std::string& tool, const
                       const std::string& stdout_path) {
   const std::string exe = bin_dir + "/" + tool;
   if (access(exe.c_str(), X_OK) != 0) throw Error(exe + ": stage tool not found next to ck-bridge");
-  const char* tmpdir = std::getenv("TMPDIR");
-  std::string err_path = std::string(tmpdir && *tmpdir ? tmpdir : "/tmp") + "/ck-bridge-err.XXXXXX";
+  std::string err_path = (std::filesystem::temp_directory_path() / "ck-bridge-err.XXXXXX").string();
   std::vector<char> buf(err_path.begin(), err_path.end());
   buf.push_back('\0');
   const int err_fd = mkstemp(buf.data());
