@@ -55,15 +55,20 @@ if [ -x "$BIN/ck-encode" ] && [ -f "$OUT/enc/call.json" ]; then
   echo "\$ ck-encode -m enc/ $(basename "$IMAGE") -o prefix.bin"
   "$BIN/ck-encode" -m "$OUT/enc" "$IMAGE" -o "$OUT/prefix.bin" --json "$OUT/encode.json"
   "$BIN/ck-encode" --info "$OUT/prefix.bin" | sed 's/^/  /'
-  jq -r '"  encode: \(.timings_ms // .timings // {} | tostring)"' "$OUT/encode.json" 2>/dev/null || true
+  jq -r '"  grid \(.grid[0])x\(.grid[1]) = \(.tokens) rows of \(.row_width) floats; preprocess \(.preprocess_ms|floor) ms, encode \(.encode_ms|floor) ms"' "$OUT/encode.json"
 fi
 if [ -x "$BIN/ck-decode" ] && [ -f "$OUT/dec/call.json" ] && [ -f "$OUT/prefix.bin" ]; then
   step "5. ck-decode: prefix + prompt -> text"
   echo "\$ ck-decode -m dec/ --prefix prefix.bin -p \"Describe the image.\" -n 16"
-  if ! "$BIN/ck-decode" -m "$OUT/dec" --prefix "$OUT/prefix.bin" -p "Describe the image." -n 16; then
-    echo "  (ck-decode cannot run the decoder yet — see the open issues)"
-  fi
+  "$BIN/ck-decode" -m "$OUT/dec" --prefix "$OUT/prefix.bin" -p "Describe the image." -n 16
   echo
 fi
-[ -x "$BIN/ck-bridge" ] || echo "  (ck-bridge: not implemented yet — see the open issues)"
+if [ -x "$BIN/ck-bridge" ]; then
+  step "6. ck-bridge: all of it in one command, with bridge_report.json (a second run reuses the plan cache)"
+  echo "\$ ck-bridge --mmproj $(basename "$MMPROJ") --model $(basename "$MODEL") --image $(basename "$IMAGE") -p \"Describe the image.\" -n 16"
+  "$BIN/ck-bridge" --mmproj "$MMPROJ" --model "$MODEL" --image "$IMAGE" -p "Describe the image." -n 16 \
+      --cache-dir "$OUT/cache" --report "$OUT/bridge_report.json"
+  echo
+  jq -c '{cached: .artifacts.cached, timings_ms, tokens_per_s, stop: .output.stop_reason}' "$OUT/bridge_report.json"
+fi
 step "done: artifacts in $OUT"
