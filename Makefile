@@ -7,7 +7,7 @@ CMAKE_FLAGS ?=
 export CK_DEPS_DIR ?= $(CURDIR)/$(BUILD)/deps
 
 .PHONY: all deps build test demo clean asan test-v8-vision-kernels test-v8-qwen3vl llamacpp-parity-full \
-        regen-fixtures bench fuzz
+        regen-fixtures bench bench-kernels fuzz
 
 all: build
 
@@ -46,6 +46,10 @@ regen-fixtures: build
 
 bench: build
 	bash scripts/bench.sh $(BUILD)
+
+# ck's strict kernels vs a naive scalar loop, GB/s and GFLOP/s (not yet vs the oracle's ggml in the same run).
+bench-kernels: build
+	$(BUILD)/bin/ck-bench-kernels
 
 clean:
 	rm -rf $(BUILD) build-asan
