@@ -7,7 +7,7 @@ CMAKE_FLAGS ?=
 export CK_DEPS_DIR ?= $(CURDIR)/$(BUILD)/deps
 
 .PHONY: all deps build test demo clean asan test-v8-vision-kernels test-v8-qwen3vl llamacpp-parity-full \
-        regen-fixtures bench bench-kernels fuzz
+        regen-fixtures bench bench-kernels
 
 all: build
 
