@@ -33,7 +33,7 @@ MODELS="$OUT/models"; mkdir -p "$MODELS"
 "$BIN/ck-synth" --preset "$PRESET" --mmproj-type f16 --text-type q8_0 -o "$MODELS" -q
 MM="$MODELS/$PRESET-mmproj-f16.gguf"; TX="$MODELS/$PRESET-text-q8_0.gguf"
 IMG="$ROOT/tests/parity/images/chelsea.png"
-echo "| stage | ck ms | llama.cpp ms | ck / llama.cpp |"
+echo "| stage | ck ms | llama.cpp ms | time ratio ck / llama.cpp (< 1 = ck faster) |"
 echo "|---|---|---|---|"
 row() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { r = (b > 0 && a != "-") ? sprintf("%.2fx", a / b) : "-"; printf "| %s | %s | %s | %s |\n", n, a, b, r }'; }
 
@@ -42,7 +42,8 @@ ref=$(median_ms sh -c "cp '$MM' '$OUT/copy.gguf' && sha256sum '$OUT/copy.gguf'")
 row "convert mmproj (vs cp + sha256sum)" "$ck" "$ref"; record convert "$ck" "$ref"
 
 if [ -x "$ORACLE_BIN/ref_encode" ] && [ -x "$BIN/ck-encode" ] && \
-   "$BIN/ck-convert" "$MM" -o "$OUT/enc.bump" | "$BIN/ck-lower" | "$BIN/ck-layout" -o "$OUT/enc" 2>/dev/null && \
+   mkdir -p "$OUT/enc" && \
+   "$BIN/ck-convert" "$MM" -o "$OUT/enc/model.bump" 2>/dev/null | "$BIN/ck-lower" - 2>/dev/null | "$BIN/ck-layout" - -o "$OUT/enc" 2>/dev/null && \
    "$BIN/ck-encode" -m "$OUT/enc" -t "$THREADS" "$IMG" -o "$OUT/ck.prefix" 2>/dev/null; then
   ck=$(median_ms "$BIN/ck-encode" -m "$OUT/enc" -t "$THREADS" "$IMG" -o "$OUT/ck.prefix")
   ref=$(median_ms "$ORACLE_BIN/ref_encode" --mmproj "$MM" --image "$IMG" --out "$OUT/ref.f32" --threads "$THREADS")
