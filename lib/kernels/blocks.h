@@ -29,6 +29,14 @@ struct BlockQ4_0 {
 };
 static_assert(sizeof(BlockQ4_0) == 18, "block_q4_0 is 18 bytes");
 
+constexpr int QK5_0 = 32;
+struct BlockQ5_0 {
+  uint16_t d;               // fp16 scale
+  uint8_t qh[4];            // 5th bit of element j in bit j (little-endian uint32)
+  uint8_t qs[QK5_0 / 2];    // low nibbles, laid out as in BlockQ4_0
+};
+static_assert(sizeof(BlockQ5_0) == 22, "block_q5_0 is 22 bytes");
+
 struct BlockQ4_K {
   uint16_t d;                     // fp16 super-block scale of the scales
   uint16_t dmin;                  // fp16 super-block scale of the mins

@@ -386,6 +386,59 @@ float dot_q4_0(int64_t n, const BlockQ4_0* x, const BlockQ8_0* y) {
   return active_isa() >= Isa::avx2 ? dot_q4_0_avx2(n, x, y) : dot_q4_0_scalar(n, x, y);
 }
 
+// ---- Q5_0 ---------------------------------------------------------------------------------------------------------
+// Element e = nibble (low half of qs[e] for e < 16, high half of qs[e-16] otherwise) | (bit e of qh ? 0 : 0xF0),
+// i.e. nibble + 16 * bit - 16 in [-16, 15] (bytes_from_nibbles_32 | andnot(bytes_from_bits_32, 0xF0)); then
+// mul_sum_i8_pairs_float exactly as Q4_0. |x| <= 16 so maddubs never saturates.
+float dot_q5_0_scalar(int64_t n, const BlockQ5_0* x, const BlockQ8_0* y) {
+  const int64_t nb = n / QK5_0;
+  float acc[8] = {};
+  for (int64_t b = 0; b < nb; ++b) {
+    const float d = fp16_to_fp32(x[b].d) * fp16_to_fp32(y[b].d);
+    uint32_t qh;
+    std::memcpy(&qh, x[b].qh, 4);
+    for (int k = 0; k < 8; ++k) {
+      int32_t s = 0;
+      for (int e = 4 * k; e < 4 * k + 4; ++e) {
+        const int nib = e < 16 ? (x[b].qs[e] & 15) : (x[b].qs[e - 16] >> 4);
+        const int8_t qx = static_cast<int8_t>(nib + 16 * static_cast<int>((qh >> e) & 1) - 16);
+        s += static_cast<uint8_t>(sign8(qx, qx)) * sign8(y[b].qs[e], qx);
+      }
+      acc[k] = std::fmaf(d, static_cast<float>(s), acc[k]);
+    }
+  }
+  return detail::hsum8_pairs02(acc);
+}
+
+CK_TARGET_AVX2 float dot_q5_0_avx2(int64_t n, const BlockQ5_0* x, const BlockQ8_0* y) {
+  const int64_t nb = n / QK5_0;
+  __m256 acc = _mm256_setzero_ps();
+  const __m256i ones = _mm256_set1_epi16(1);
+  const __m256i shuf = _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0);
+  const __m256i bit_mask = _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe);
+  for (int64_t b = 0; b < nb; ++b) {
+    const __m256 d = _mm256_set1_ps(fp16_to_fp32(x[b].d) * fp16_to_fp32(y[b].d));
+    const __m128i tmp = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x[b].qs));
+    __m256i qx = _mm256_and_si256(_mm256_set1_epi8(0xF),
+                                  _mm256_insertf128_si256(_mm256_castsi128_si256(tmp), _mm_srli_epi16(tmp, 4), 1));
+    uint32_t x32;
+    std::memcpy(&x32, x[b].qh, 4);
+    __m256i bits = _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int>(x32)), shuf);
+    bits = _mm256_cmpeq_epi8(_mm256_or_si256(bits, bit_mask), _mm256_set1_epi64x(-1));
+    qx = _mm256_or_si256(qx, _mm256_andnot_si256(bits, _mm256_set1_epi8(static_cast<char>(0xF0))));
+    const __m256i qy = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[b].qs));
+    const __m256i ax = _mm256_sign_epi8(qx, qx);
+    const __m256i sy = _mm256_sign_epi8(qy, qx);
+    const __m256 q = _mm256_cvtepi32_ps(_mm256_madd_epi16(ones, _mm256_maddubs_epi16(ax, sy)));
+    acc = _mm256_fmadd_ps(d, q, acc);
+  }
+  return detail::hsum8_pairs02(acc);
+}
+
+float dot_q5_0(int64_t n, const BlockQ5_0* x, const BlockQ8_0* y) {
+  return active_isa() >= Isa::avx2 ? dot_q5_0_avx2(n, x, y) : dot_q5_0_scalar(n, x, y);
+}
+
 // ---- mat-muls: one dot per output ---------------------------------------------------------------------------------
 namespace {
 template <typename W, typename A, float (*Scalar)(int64_t, const W*, const A*), float (*Simd)(int64_t, const W*, const A*)>
@@ -415,6 +468,11 @@ void matmul_q6_K(int64_t m, int64_t n, int64_t k, const BlockQ6_K* A, int64_t ld
 void matmul_q4_0(int64_t m, int64_t n, int64_t k, const BlockQ4_0* A, int64_t lda, const BlockQ8_0* B, int64_t ldb,
                  float* C, int64_t ldc, int ith, int nth) {
   matmul_dots<BlockQ4_0, BlockQ8_0, dot_q4_0_scalar, dot_q4_0_avx2>(m, n, k, A, lda, B, ldb, C, ldc, ith, nth);
+}
+
+void matmul_q5_0(int64_t m, int64_t n, int64_t k, const BlockQ5_0* A, int64_t lda, const BlockQ8_0* B, int64_t ldb,
+                 float* C, int64_t ldc, int ith, int nth) {
+  matmul_dots<BlockQ5_0, BlockQ8_0, dot_q5_0_scalar, dot_q5_0_avx2>(m, n, k, A, lda, B, ldb, C, ldc, ith, nth);
 }
 
 }  // namespace ck::kernels

@@ -25,6 +25,10 @@ float dot_q6_K(int64_t n, const BlockQ6_K* x, const BlockQ8_K* y);
 float dot_q4_0_scalar(int64_t n, const BlockQ4_0* x, const BlockQ8_0* y);
 float dot_q4_0_avx2(int64_t n, const BlockQ4_0* x, const BlockQ8_0* y);
 float dot_q4_0(int64_t n, const BlockQ4_0* x, const BlockQ8_0* y);
+// Q5_0 x Q8_0: ggml_vec_dot_q5_0_q8_0 (AVX2 branch), equal per output to tinyBLAS_Q0_AVX<block_q5_0, block_q8_0>.
+float dot_q5_0_scalar(int64_t n, const BlockQ5_0* x, const BlockQ8_0* y);
+float dot_q5_0_avx2(int64_t n, const BlockQ5_0* x, const BlockQ8_0* y);
+float dot_q5_0(int64_t n, const BlockQ5_0* x, const BlockQ8_0* y);
 
 // C[j*ldc + i] = dot(k, A row i, B row j) for i < m weight rows, j < n activation rows; lda/ldb in blocks.
 // Threads split weight rows; every output is one dot call (thread-count independent).
@@ -35,6 +39,8 @@ void matmul_q5_K(int64_t m, int64_t n, int64_t k, const BlockQ5_K* A, int64_t ld
 void matmul_q6_K(int64_t m, int64_t n, int64_t k, const BlockQ6_K* A, int64_t lda, const BlockQ8_K* B, int64_t ldb,
                  float* C, int64_t ldc, int ith, int nth);
 void matmul_q4_0(int64_t m, int64_t n, int64_t k, const BlockQ4_0* A, int64_t lda, const BlockQ8_0* B, int64_t ldb,
+                 float* C, int64_t ldc, int ith, int nth);
+void matmul_q5_0(int64_t m, int64_t n, int64_t k, const BlockQ5_0* A, int64_t lda, const BlockQ8_0* B, int64_t ldb,
                  float* C, int64_t ldc, int ith, int nth);
 
 }  // namespace ck::kernels

@@ -55,6 +55,7 @@ constexpr KernelInfo kTable[] = {
   {"mul_mat.bf16.f32.strict",      "mul_mat", "bf16", "f32", "f32", S, false, "ggml_compute_forward_mul_mat: src1 -> BF16, tinyBLAS BF16 (n>1) / ggml_vec_dot_bf16 (n=1)"},
   {"mul_mat.q8_0.f32.strict",      "mul_mat", "q8_0", "f32", "f32", S, false, "quantize_row_q8_0 + ggml_vec_dot_q8_0_q8_0 (== tinyBLAS_Q0_AVX)"},
   {"mul_mat.q4_0.f32.strict",      "mul_mat", "q4_0", "f32", "f32", S, false, "quantize_row_q8_0 + ggml_vec_dot_q4_0_q8_0 / tinyBLAS_Q0_AVX"},
+  {"mul_mat.q5_0.f32.strict",      "mul_mat", "q5_0", "f32", "f32", S, false, "quantize_row_q8_0 + ggml_vec_dot_q5_0_q8_0 / tinyBLAS_Q0_AVX"},
   {"mul_mat.q4_K.f32.strict",      "mul_mat", "q4_K", "f32", "f32", S, false, "quantize_row_q8_K_ref + CPU_REPACK ggml_gemm_q4_K_8x8_q8_K (rows < n-n%4) / ggml_gemv_q4_K_8x8_q8_K"},
   {"mul_mat.q5_K.f32.strict",      "mul_mat", "q5_K", "f32", "f32", S, false, "quantize_row_q8_K_ref + ggml_vec_dot_q5_K_q8_K"},
   {"mul_mat.q6_K.f32.strict",      "mul_mat", "q6_K", "f32", "f32", S, false, "quantize_row_q8_K_ref + ggml_vec_dot_q6_K_q8_K"},

@@ -88,6 +88,13 @@ TEST(KernelsQuant, KQuantDotsMatchGgml) {
     check_dot<kn::BlockQ4_0, kn::BlockQ8_0>(c, n, q4_0_blocks(c + "/x", n / 32), q8_0_blocks(c + "/y", n / 32, -127),
                                             kn::dot_q4_0_scalar, kn::dot_q4_0_avx2);
   }
+  for (int qmin : {-127, -128}) {
+    for (int n : {32, 64, 1024, 4096}) {
+      const std::string c = "dot_q5_0/n=" + std::to_string(n) + ",qmin=" + std::to_string(qmin);
+      check_dot<kn::BlockQ5_0, kn::BlockQ8_0>(c, n, q5_0_blocks(c + "/x", n / 32), q8_0_blocks(c + "/y", n / 32, qmin),
+                                              kn::dot_q5_0_scalar, kn::dot_q5_0_avx2);
+    }
+  }
 }
 
 TEST(KernelsQuant, FloatDotsMatchGgml) {

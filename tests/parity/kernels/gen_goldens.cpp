@@ -363,7 +363,7 @@ void gen_getrows(const std::string& dir) {
 
 void gen_dotq(const std::string& dir) {
   Group g;
-  // vec_dot of K-quants x q8_K and Q4_0 x Q8_0 on raw blocks.
+  // vec_dot of K-quants x q8_K and Q4_0 / Q5_0 x Q8_0 on raw blocks.
   for (const char* type : {"q4_K", "q5_K", "q6_K"}) {
     for (int n : {256, 1024, 4096}) {
       const std::string c = std::string("dot_") + type + "/n=" + std::to_string(n);
@@ -383,6 +383,17 @@ void gen_dotq(const std::string& dir) {
     ggml_get_type_traits_cpu(GGML_TYPE_Q4_0)->vec_dot(n, &s, 0, x.data(), 0, y.data(), 0, 1);
     g.fingerprint(c, {{x.data(), x.size()}, {y.data(), y.size()}});
     g.add(c + "/s", std::vector<float>{s});
+  }
+  for (int qmin : {-127, -128}) {  // -128 activations exercise sign_epi8's wrap
+    for (int n : {32, 64, 1024, 4096}) {
+      const std::string c = "dot_q5_0/n=" + std::to_string(n) + ",qmin=" + std::to_string(qmin);
+      auto x = q5_0_blocks(c + "/x", size_t(n) / 32);
+      auto y = q8_0_blocks(c + "/y", size_t(n) / 32, qmin);
+      float s = 0;
+      ggml_get_type_traits_cpu(GGML_TYPE_Q5_0)->vec_dot(n, &s, 0, x.data(), 0, y.data(), 0, 1);
+      g.fingerprint(c, {{x.data(), x.size()}, {y.data(), y.size()}});
+      g.add(c + "/s", std::vector<float>{s});
+    }
   }
   for (int n : {64, 72, 1027, 4096}) {
     const std::string c = "dot_f32/n=" + std::to_string(n);

@@ -139,6 +139,7 @@ inline std::vector<uint8_t> raw_blocks(const std::string& name, size_t nblocks, 
 }
 // Block geometry of the quantized weight types used by the tests: (bytes per block, fp16 field offsets).
 inline std::vector<uint8_t> q4_0_blocks(const std::string& n, size_t nb) { return raw_blocks(n, nb, 18, {0}); }
+inline std::vector<uint8_t> q5_0_blocks(const std::string& n, size_t nb) { return raw_blocks(n, nb, 22, {0}); }
 inline std::vector<uint8_t> q4_K_blocks(const std::string& n, size_t nb) { return raw_blocks(n, nb, 144, {0, 2}); }
 inline std::vector<uint8_t> q5_K_blocks(const std::string& n, size_t nb) { return raw_blocks(n, nb, 176, {0, 2}); }
 inline std::vector<uint8_t> q6_K_blocks(const std::string& n, size_t nb) { return raw_blocks(n, nb, 210, {208}); }
