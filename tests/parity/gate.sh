@@ -12,7 +12,10 @@
 #            2. kernel goldens tests/fixtures/kernels regenerated with the live oracle (tests/parity/kernels/build.sh)
 #               must equal the committed ones (oracle drift)
 #            3. BUILD_DIR/bin/ck_unit_tests --gtest_filter='Kernels*' (ck's strict kernels vs those goldens)
-#            4. NOT IMPLEMENTED lines for kernel families no golden case covers yet
+#            4. live parity: tests/parity/kernels/kernel_parity (built by build_live.sh against the oracle's ggml
+#               static libs + BUILD_DIR's ck libs) runs every kernel family on the 2B shapes, odd sizes and special
+#               values next to the same ggml op, bit for bit; first --self-test (a flipped bit must fail every
+#               line), then ck's best ISA and (on AVX-512 hosts) ck's AVX2 variants. Log: BUILD_DIR/parity/kernel_parity*.log
 #   qwen3vl  1. golden fixture integrity (sha256 of committed files vs tests/parity/fixtures/manifest.json)
 #            2. BUILD_DIR/bin/ck-encode / ck-decode on the fixture models vs fixtures (ck-diff, sha256)
 set -uo pipefail
@@ -65,11 +68,35 @@ kernels)
     else
         missing+=("$BIN/ck_unit_tests (make build)")
     fi
-    # 4. kernels without a golden/parity test yet (ref_ops can produce their ground truth; see README.md)
-    have="$(zstd -dc "$KG"/*.ckg.zst 2>/dev/null | tr -c 'A-Za-z0-9_' '\n' | sort -u | tr '\n' ' ')"
-    for k in rope flash_attn soft_max get_rows q4_K q5_K q6_K; do
-        case " $have " in *" $k"*) ;; *) missing+=("kernel parity for $k (no golden case mentions it; ref_ops --op ... provides the ground truth)") ;; esac
-    done
+    # 4. live parity: every strict kernel vs the oracle's own ggml in one process (tests/parity/kernels)
+    mkdir -p "$BUILD/parity"
+    if CK_ORACLE_BUILD="$OBUILD" CK_LIVE_TARGETS=kernel_parity bash "$PARITY/kernels/build_live.sh" "$BUILD" "$tmp/live" > "$tmp/live_build.log" 2>&1; then
+        KP="$tmp/live/kernel_parity-$ISA"
+        "$KP" --self-test > "$BUILD/parity/kernel_parity.selftest.log" 2>&1
+        st=$?
+        if [ $st = 1 ] && ! grep -q '^OK ' "$BUILD/parity/kernel_parity.selftest.log"; then
+            say "OK   kernel_parity --self-test: every line fails on a flipped bit"
+        else
+            say "FAIL kernel_parity --self-test (exit $st): the comparison did not catch a flipped bit"; fail=1
+        fi
+        isas="default"
+        grep -qw avx512f /proc/cpuinfo 2>/dev/null && isas="default avx2"
+        for ki in $isas; do
+            log="$BUILD/parity/kernel_parity.log"; [ "$ki" = default ] || log="$BUILD/parity/kernel_parity.$ki.log"
+            if [ "$ki" = default ]; then "$KP" > "$log" 2>&1; else CK_KERNELS_ISA="$ki" "$KP" > "$log" 2>&1; fi
+            rc=$?
+            grep -E '^FAIL' "$log" | head -20
+            summary="$(grep -E '^kernel_parity: [0-9]+ lines' "$log")"
+            if [ $rc = 0 ] && [ -n "$summary" ]; then
+                ran_real=1
+                say "OK   live kernel parity vs ggml (ck isa $ki): ${summary#kernel_parity: }"
+            else
+                say "FAIL live kernel parity vs ggml (ck isa $ki, exit $rc): ${summary:-$(tail -2 "$log" | tr '\n' ' ')} (log: $log)"; fail=1
+            fi
+        done
+    else
+        say "FAIL building kernel_parity: $(tail -5 "$tmp/live_build.log" | tr '\n' ' ')"; fail=1
+    fi
     ;;
 qwen3vl)
     FM="$PARITY/fixtures/manifest.json"
