@@ -3,6 +3,10 @@
 // Mirrors llama-mtmd-cli single-turn mode:
 //   content = prompt + "<__media__>"  (marker appended after the text, as mtmd-cli does when the
 //                                      prompt has no marker; --image-first puts it before the text)
+//   several images: --image may be repeated; image k goes to the k-th marker of the prompt (mtmd_tokenize);
+//   a prompt without markers gets one marker per image, appended (or prepended with --image-first).
+//   Adjacent markers whose images have the same size are merged into one 2-frame chunk by mtmd (qwen-vl
+//   temporal merge) - that is what llama.cpp does, so ref_decode does not prevent it.
 //   formatted = chat template of the model (llama_chat_apply_template, add_assistant=true)
 //   mtmd_tokenize(text, add_special=true, parse_special=true, bitmaps)
 //   per chunk: text -> mtmd_helper_eval_chunk_single(); image -> mtmd_encode_chunk() (timed separately)
@@ -14,7 +18,7 @@
 // model load: llama_model_default_params() (mmap, use_extra_bufts=true -> CPU_REPACK where eligible)
 //
 // usage:
-//   ref_decode --model T.gguf [--mmproj M.gguf --image IMG | --no-image] --prompt TEXT --n-predict K
+//   ref_decode --model T.gguf [--mmproj M.gguf --image IMG [--image IMG2 ...] | --no-image] --prompt TEXT --n-predict K
 //              [--threads N] [--logits-out first_logits.f32] [--logits-all-out all.f32]
 //              [--prompt-logits-out prompt_logits.f32]
 //              [--emb-out img_emb.f32] [--meta out.json] [--image-first]
@@ -142,7 +146,7 @@ static int decode_image_all_logits(mtmd_context * mctx, llama_context * lctx, co
 
 static void usage() {
     fprintf(stderr,
-        "usage: ref_decode --model T.gguf [--mmproj M.gguf --image IMG | --no-image] --prompt TEXT --n-predict K\n"
+        "usage: ref_decode --model T.gguf [--mmproj M.gguf --image IMG [--image IMG2 ...] | --no-image] --prompt TEXT --n-predict K\n"
         "                  [--threads N] [--logits-out first_logits.f32] [--logits-all-out all.f32]\n"
         "                  [--prompt-logits-out prompt_logits.f32]\n"
         "                  [--emb-out img_emb.f32] [--meta out.json] [--image-first]\n"
@@ -161,6 +165,11 @@ int main(int argc, char ** argv) {
         return 1;
     }
     const bool no_image = a.has("--no-image");
+    // --image may be repeated (parse_args keeps the last value only): collect every one, in order.
+    std::vector<std::string> images;
+    for (int i = 1; i + 1 < argc; i++) {
+        if (std::string(argv[i]) == "--image") images.push_back(argv[++i]);
+    }
     if (a.has("-h") || a.has("--help") || a.get("--model").empty() ||
         (!no_image && (a.get("--mmproj").empty() || a.get("--image").empty()))) {
         usage();
@@ -249,8 +258,10 @@ int main(int argc, char ** argv) {
     // ---------------------------------------------------------------- prompt
     std::string content = prompt;
     if (!no_image && content.find(mtmd_default_marker()) == std::string::npos) {
-        content = a.has("--image-first") ? std::string(mtmd_default_marker()) + content
-                                         : content + mtmd_default_marker();
+        for (size_t k = 0; k < images.size(); k++) {
+            content = a.has("--image-first") ? std::string(mtmd_default_marker()) + content
+                                             : content + mtmd_default_marker();
+        }
     }
     const char * tmpl = llama_model_chat_template(model, nullptr);
     std::string formatted;
@@ -284,17 +295,24 @@ int main(int argc, char ** argv) {
     std::vector<float> prompt_logits;   // --prompt-logits-out
 
     if (mctx) {
-        mtmd_helper_bitmap_wrapper bw = mtmd_helper_bitmap_init_from_file(mctx, a.get("--image").c_str(), false);
-        if (!bw.bitmap) {
-            fprintf(stderr, "error: failed to load image %s\n", a.get("--image").c_str());
-            return 1;
+        std::vector<const mtmd_bitmap *> bmps;
+        std::vector<mtmd_bitmap *> owned;
+        for (const auto & img : images) {
+            mtmd_helper_bitmap_wrapper bw = mtmd_helper_bitmap_init_from_file(mctx, img.c_str(), false);
+            if (!bw.bitmap) {
+                fprintf(stderr, "error: failed to load image %s\n", img.c_str());
+                return 1;
+            }
+            if (bmps.empty()) {
+                img_nx = (int) mtmd_bitmap_get_nx(bw.bitmap);
+                img_ny = (int) mtmd_bitmap_get_ny(bw.bitmap);
+            }
+            bmps.push_back(bw.bitmap);
+            owned.push_back(bw.bitmap);
         }
-        img_nx = (int) mtmd_bitmap_get_nx(bw.bitmap);
-        img_ny = (int) mtmd_bitmap_get_ny(bw.bitmap);
         mtmd_input_chunks * chunks = mtmd_input_chunks_init();
         mtmd_input_text text = {formatted.c_str(), formatted.size(), /*add_special*/ true, /*parse_special*/ true};
-        const mtmd_bitmap * bmps[1] = {bw.bitmap};
-        if (mtmd_tokenize(mctx, chunks, &text, bmps, 1) != 0) {
+        if (mtmd_tokenize(mctx, chunks, &text, bmps.data(), bmps.size()) != 0) {
             fprintf(stderr, "error: mtmd_tokenize failed\n");
             return 1;
         }
@@ -327,7 +345,7 @@ int main(int argc, char ** argv) {
                 const double t1 = now_ms();
                 float * embd = mtmd_get_output_embd(mctx);
                 const int n_embd_inp = llama_model_n_embd_inp(model);
-                img_emb.assign(embd, embd + (size_t) nt * n_embd_inp);
+                img_emb.insert(img_emb.end(), embd, embd + (size_t) nt * n_embd_inp);  // images in prompt order
                 const llama_pos p0 = n_past;
                 if (prompt_all ? decode_image_all_logits(mctx, lctx, chunk, embd, n_past, n_batch, n_vocab, prompt_logits) != 0
                                : mtmd_helper_decode_image_chunk(mctx, lctx, chunk, embd, n_past, 0, n_batch, &n_past, nullptr, nullptr) != 0) {
@@ -360,7 +378,7 @@ int main(int argc, char ** argv) {
             }
         }
         mtmd_input_chunks_free(chunks);
-        mtmd_bitmap_free(bw.bitmap);
+        for (mtmd_bitmap * b : owned) mtmd_bitmap_free(b);
     } else {
         std::vector<llama_token> toks(formatted.size() + 16);
         int nt = llama_tokenize(vocab, formatted.c_str(), (int) formatted.size(), toks.data(), (int) toks.size(), true, true);
@@ -465,8 +483,14 @@ int main(int argc, char ** argv) {
     std::ostringstream js;
     js << "{\"tool\":\"ref_decode\",\"model\":" << jstr(model_path)
        << ",\"mmproj\":" << jstr(no_image ? "" : a.get("--mmproj"))
-       << ",\"image\":" << jstr(no_image ? "" : a.get("--image"))
-       << ",\"image_nx\":" << img_nx << ",\"image_ny\":" << img_ny
+       << ",\"image\":" << jstr(no_image ? "" : images.front())
+       << ",\"image_nx\":" << img_nx << ",\"image_ny\":" << img_ny;
+    if (images.size() > 1) {  // one image: the meta stays as it always was
+        js << ",\"images\":[";
+        for (size_t k = 0; k < images.size(); k++) js << (k ? "," : "") << jstr(images[k]);
+        js << "]";
+    }
+    js
        << ",\"threads\":" << n_threads
        << ",\"settings\":{\"n_ctx\":" << n_ctx << ",\"n_batch\":" << n_batch << ",\"n_ubatch\":" << n_ubatch
        << ",\"flash_attn\":" << jstr(llama_flash_attn_type_name(cparams.flash_attn_type))
