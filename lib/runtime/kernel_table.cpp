@@ -21,6 +21,7 @@
 #include "kernels/flash_attn.h"
 #include "kernels/gelu.h"
 #include "kernels/layer_norm.h"
+#include "kernels/matmul_q4_0_repack.h"
 #include "kernels/matmul_q4_K_repack.h"
 #include "kernels/matmul_tinyblas.h"
 #include "kernels/quantize_q8_0.h"
@@ -207,14 +208,18 @@ void mul_mat_impl(const BoundCall& c, ExecContext& ex, const View& W, const Rows
     case DType::Q5_0: {
       // vec_dot_type Q8_0: activations through quantize_row_q8_0, then ggml_vec_dot_q{4,5}_0_q8_0 per output
       // (identical per output to tinyBLAS_Q0_AVX). ggml has no repack for Q5_0; Q4_0 weights with ne[1] % 8 == 0
-      // go to CPU_REPACK (q4_0_8x8_q8_0 on AVX2), which is not implemented here.
+      // sit in the CPU_REPACK buffer (ggml_repack_get_optimal_repack_type, AVX2: q4_0_8x8_q8_0), computed by
+      // ggml_gemm/gemv_q4_0_8x8_q8_0: one FMA per block and output (same for gemm and gemv rows; the gemm rows'
+      // ggml_quantize_mat_q8_0_4x8 gives quantize_row_q8_0's values).
       if (k % kernels::QK8_0) bad(c, "Q4_0/Q5_0 row length must be a multiple of 32");
-      if (W.dtype == DType::Q4_0 && m % 8 == 0) bad(c, "repacked Q4_0 (q4_0_8x8_q8_0) mat-mul is not implemented");
+      const bool repack = W.dtype == DType::Q4_0 && m % 8 == 0;
       const int64_t kb = k / kernels::QK8_0;
       auto* b = static_cast<kernels::BlockQ8_0*>(ex.scratch->get(0, size_t(n * kb) * sizeof(kernels::BlockQ8_0)));
       ex.pool->run([&](int ith, int nth) { kernels::quantize_rows_q8_0(a.x, a.stride, b, kb, k, n, ith, nth); });
       ex.pool->run([&](int ith, int nth) {
-        if (W.dtype == DType::Q4_0)
+        if (repack)
+          kernels::matmul_q4_0_repack(m, n, k, W.ptr<const kernels::BlockQ4_0>(), kb, b, kb, out, ldc, ith, nth);
+        else if (W.dtype == DType::Q4_0)
           kernels::matmul_q4_0(m, n, k, W.ptr<const kernels::BlockQ4_0>(), kb, b, kb, out, ldc, ith, nth);
         else
           kernels::matmul_q5_0(m, n, k, W.ptr<const kernels::BlockQ5_0>(), kb, b, kb, out, ldc, ith, nth);

@@ -472,6 +472,69 @@ void gen_repack(const std::string& dir) {
   g.write(dir + "/repack.ckg.zst");
 }
 
+}  // namespace
+
+// ggml-cpu internals with C linkage (ggml-cpu/repack.h): the activation quantizer of the q4_0_8x8 gemm rows.
+extern "C" void ggml_quantize_mat_q8_0_4x8(const float* x, void* vy, int64_t k);
+
+namespace {
+
+// Q4_0 mat-muls as llama.cpp runs them by default: weights in CPU_REPACK (block_q4_0x8 via make_block_q4_0x8 on
+// upload), ggml_gemm_q4_0_8x8_q8_0 for rows < n - n%4, ggml_gemv_q4_0_8x8_q8_0 for the rest. Also records the
+// repacked weight bytes (the buffer's tensor data) and ggml_quantize_mat_q8_0_4x8 of the first 4 activation rows.
+void gen_repack_q4_0(const std::string& dir) {
+  Group g;
+  ggml_backend_t be = ggml_backend_cpu_init();
+  ggml_backend_cpu_set_n_threads(be, 2);
+  ggml_backend_dev_t dev = ggml_backend_get_device(be);
+  auto get_extra = reinterpret_cast<ggml_backend_dev_get_extra_bufts_t>(
+      ggml_backend_reg_get_proc_address(ggml_backend_cpu_reg(), "ggml_backend_dev_get_extra_bufts"));
+  ggml_backend_buffer_type_t repack = nullptr;
+  for (ggml_backend_buffer_type_t* b = get_extra(dev); b && *b; ++b)
+    if (std::string(ggml_backend_buft_name(*b)) == "CPU_REPACK") repack = *b;
+  if (!repack) throw std::runtime_error("no CPU_REPACK buffer type");
+  for (const RepackMM& mm : repack_q4_0_cases()) {
+    const std::string c = repack_q4_0_name(mm);
+    auto w = q4_0_blocks(c + "/w", size_t(mm.m) * mm.k / 32);
+    auto x = uniform_vec(c + "/x", size_t(mm.n) * mm.k, -2.0f, 2.0f);
+    ggml_init_params wp = {ggml_tensor_overhead() * 4, nullptr, true};
+    ggml_context* cw = ggml_init(wp);
+    ggml_tensor* wt = ggml_new_tensor_2d(cw, GGML_TYPE_Q4_0, mm.k, mm.m);
+    ggml_backend_buffer_t wb = ggml_backend_alloc_ctx_tensors_from_buft(cw, repack);
+    ggml_backend_tensor_set(wt, w.data(), 0, w.size());
+    ggml_init_params ap = {ggml_tensor_overhead() * 8 + ggml_graph_overhead(), nullptr, true};
+    ggml_context* ca = ggml_init(ap);
+    ggml_tensor* xt = ggml_new_tensor_2d(ca, GGML_TYPE_F32, mm.k, mm.n);
+    ggml_tensor* out = ggml_mul_mat(ca, wt, xt);
+    ggml_backend_buffer_t ab = ggml_backend_alloc_ctx_tensors_from_buft(ca, ggml_backend_cpu_buffer_type());
+    ggml_backend_tensor_set(xt, x.data(), 0, x.size() * 4);
+    ggml_cgraph* gf = ggml_new_graph(ca);
+    ggml_build_forward_expand(gf, out);
+    if (ggml_backend_graph_compute(be, gf) != GGML_STATUS_SUCCESS) throw std::runtime_error("compute");
+    std::vector<float> y(size_t(mm.m) * mm.n);
+    ggml_backend_tensor_get(out, y.data(), 0, y.size() * 4);
+    g.fingerprint(c, {{w.data(), w.size()}, {x.data(), x.size() * 4}});
+    g.add(c + "/y", y);
+    // CPU_REPACK is a host buffer: tensor->data holds the interleaved block_q4_0x8 (144 bytes per 8 x 32 values).
+    // Random nibbles do not compress: bytes for the small cases, an FNV-1a fingerprint for all.
+    std::vector<uint8_t> packed(w.size());
+    std::memcpy(packed.data(), wt->data, packed.size());
+    g.add(c + "/w_q4_0x8_fnv", std::vector<uint64_t>{fnv1a(packed.data(), packed.size(), 0xcbf29ce484222325ull)});
+    if (size_t(mm.m) * mm.k <= 8192) g.add(c + "/w_q4_0x8", packed);
+    if (mm.n >= 4) {
+      std::vector<uint8_t> q(size_t(mm.k / 32) * 136);
+      ggml_quantize_mat_q8_0_4x8(x.data(), q.data(), mm.k);
+      g.add(c + "/x_q8_0x4", q);
+    }
+    ggml_backend_buffer_free(ab);
+    ggml_backend_buffer_free(wb);
+    ggml_free(ca);
+    ggml_free(cw);
+  }
+  ggml_backend_free(be);
+  g.write(dir + "/repack_q4_0.ckg.zst");
+}
+
 void gen_fa(const std::string& dir) {
   Group g;
   for (const FaCase& fc : fa_cases()) {
@@ -517,6 +580,7 @@ int main(int argc, char** argv) {
   gen_getrows(dir);
   gen_dotq(dir);
   gen_repack(dir);
+  gen_repack_q4_0(dir);
   gen_fa(dir);
   return 0;
 }

@@ -264,6 +264,18 @@ inline std::string repack_name(const RepackMM& mm) {
   return "mm_q4_K_repack/m=" + std::to_string(mm.m) + ",n=" + std::to_string(mm.n) + ",k=" + std::to_string(mm.k);
 }
 
+// ---- Q4_0 mat-muls through CPU_REPACK (q4_0_8x8_q8_0: gemm rows < n - n%4, gemv for the rest) ---------------------
+// n = 1 (gemv only), 4..8 (gemm + tails), >= 64 (many gemm groups + tail); m = 8, 16, 24, 32, 64 row groups.
+inline const std::vector<RepackMM>& repack_q4_0_cases() {
+  static const std::vector<RepackMM> cases = {{16, 1, 1024}, {8, 1, 256},  {16, 4, 512}, {24, 5, 768},
+                                              {8, 6, 256},   {32, 7, 1024}, {16, 8, 512}, {64, 3, 2048},
+                                              {16, 64, 256}, {8, 67, 512}};
+  return cases;
+}
+inline std::string repack_q4_0_name(const RepackMM& mm) {
+  return "mm_q4_0_repack/m=" + std::to_string(mm.m) + ",n=" + std::to_string(mm.n) + ",k=" + std::to_string(mm.k);
+}
+
 // ---- flash attention cases (F32 Q [DK, N, H], F16 K/V [D, KV, Hk], F16 mask [KV, N]) ---------------------------
 struct FaCase {
   const char* name;
