@@ -5,9 +5,11 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 export CK_DEPS_DIR ?= $(CURDIR)/$(BUILD)/deps
+# Debian's interpreter (python3-numpy from make deps), not whatever python3 comes first on PATH
+PYTHON ?= /usr/bin/python3
 
 .PHONY: all deps build test demo clean asan test-v8-vision-kernels test-v8-qwen3vl llamacpp-parity-full \
-        regen-fixtures bench bench-kernels
+        regen-fixtures bench bench-kernels bench-encode bench-decode oracles
 
 all: build
 
@@ -50,6 +52,18 @@ bench: build
 # ck's strict kernels vs a naive scalar loop, GB/s and GFLOP/s (not yet vs the oracle's ggml in the same run).
 bench-kernels: build
 	$(BUILD)/bin/ck-bench-kernels
+
+# ck-encode / ck-decode vs llama.cpp (portable avx2 pin and avx512 speed anchor) on Qwen3-VL-2B dimensions, same run,
+# median of CK_BENCH_RUNS (3); tables in build/bench/{encode,decode}.md and .json. Needs both oracle builds.
+bench-encode: build oracles
+	$(PYTHON) scripts/bench_encode.py --build $(BUILD)
+
+bench-decode: build oracles
+	$(PYTHON) scripts/bench_decode.py --build $(BUILD)
+
+oracles:  # the portable avx2 pin and the avx512 speed anchor (idempotent)
+	CK_ORACLE_ISA=avx512 bash tests/parity/oracle/build.sh >/dev/null
+	bash tests/parity/oracle/build.sh >/dev/null
 
 clean:
 	rm -rf $(BUILD) build-asan

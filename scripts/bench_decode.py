@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""make bench-decode: ck-decode vs llama.cpp's Qwen3-VL text decoder (ref_decode = the mtmd-cli path of the pinned
+b10256), same run, interleaved, median of N runs, peak RSS per process.
+
+  bench_decode.py [--build build] [--types f16,q8_0,q4_k_m] [--threads 1,2] [--runs 3] [--n-predict 32]
+                  [--isa avx2,avx512] [--preset 2b] [--size 512] [--out build/bench]
+
+Models: ck-synth --preset 2b text model (F16, Q8_0); Q4_K_M made from the F16 one by the oracle's ref_quantize
+(llama-quantize). The image prefix comes from ck-encode of astronaut.png at --size (2b F16 mmproj; 512 -> 256
+image tokens), so prefill = image rows + the chat-wrapped prompt, as a user's first turn.
+Numbers: prefill tokens/s = prompt tokens (image + text) / prefill time (ref_decode: text prefill + image-embedding
+decode, excluding the image encoder; ck-decode --json: prefill); decode tokens/s = generated tokens / decode time.
+Speed ratio = ck tokens/s / llama.cpp tokens/s (>= 1.0: ck at least as fast).
+"""
+import argparse, json, os, sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_common import (ROOT, available_oracles, cpu_name, fmt, median, run_measured, sh,  # noqa: E402
+                          write_outputs)
+from bench_encode import bench_images, plan_encoder  # noqa: E402
+
+PROMPT = "Describe the image in detail."
+
+
+def text_model(bin_dir, oracle_bin, preset, ttype, models):
+    path = os.path.join(models, f"{preset}-text-{ttype}.gguf")
+    if os.path.exists(path):
+        return path
+    if ttype in ("f32", "f16", "bf16", "q8_0"):
+        print(f"[bench-decode] ck-synth --preset {preset} --text-type {ttype}", file=sys.stderr)
+        sh([os.path.join(bin_dir, "ck-synth"), "--preset", preset, "--text-type", ttype, "--only", "text",
+            "-o", models, "-q"])
+    else:
+        src = text_model(bin_dir, oracle_bin, preset, "f16", models)
+        print(f"[bench-decode] ref_quantize {ttype.upper()}", file=sys.stderr)
+        sh([os.path.join(oracle_bin, "ref_quantize"), src, path + ".tmp", ttype.upper()])
+        os.replace(path + ".tmp", path)
+    return path
+
+
+def plan_decoder(bin_dir, gguf, out_dir):
+    if not os.path.exists(os.path.join(out_dir, "call.json")):
+        os.makedirs(out_dir, exist_ok=True)
+        b = lambda t: os.path.join(bin_dir, t)
+        sh(["bash", "-c", f"set -o pipefail; '{b('ck-convert')}' '{gguf}' -o '{out_dir}/model.bump' | "
+                          f"'{b('ck-lower')}' - | '{b('ck-layout')}' - -o '{out_dir}'"])
+    return out_dir
+
+
+def ck_timings(j):
+    """(prefill_ms, prefill_tokens, decode_ms, decode_tokens) from ck-decode --json"""
+    p, d = j["prefill"], j["decode"]
+    return p["ms"], p["tokens"], d["ms"], d["tokens"]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--types", default=os.environ.get("CK_BENCH_TYPES", "f16,q8_0,q4_k_m"))
+    ap.add_argument("--threads", default=os.environ.get("CK_BENCH_THREADS", "1,2"))
+    ap.add_argument("--runs", type=int, default=int(os.environ.get("CK_BENCH_RUNS", "3")))
+    ap.add_argument("--n-predict", type=int, default=int(os.environ.get("CK_BENCH_NPREDICT", "32")))
+    ap.add_argument("--isa", default=os.environ.get("CK_BENCH_ISA", "avx2,avx512"))
+    ap.add_argument("--preset", default=os.environ.get("CK_BENCH_PRESET", "2b"))
+    ap.add_argument("--size", type=int, default=int(os.environ.get("CK_BENCH_IMAGE", "512")))
+    ap.add_argument("--out", default="")
+    a = ap.parse_args()
+    build = a.build if os.path.isabs(a.build) else os.path.join(ROOT, a.build)
+    bin_dir = os.path.join(build, "bin")
+    out = a.out or os.path.join(build, "bench")
+    work = os.path.join(out, "decode-work")
+    models = os.path.join(out, "models")
+    os.makedirs(work, exist_ok=True)
+    oracles = available_oracles(a.isa.split(","))
+    if not oracles:
+        sys.exit("bench-decode: no oracle build (needs ref_quantize and ref_decode)")
+    img = bench_images(out)[a.size]
+    mmproj, enc = plan_encoder(bin_dir, a.preset, "f16", out)
+    prefix = os.path.join(work, f"prefix-{a.size}.bin")
+    sh([os.path.join(bin_dir, "ck-encode"), "-m", enc, img, "-o", prefix])
+    header = {"date": sh(["date", "-u", "+%F"]).stdout.decode().strip(), "cpu": cpu_name(), "runs": a.runs,
+              "preset": a.preset, "image": f"{a.size}x{a.size}", "n_predict": a.n_predict, "prompt": PROMPT,
+              "oracles": [i for i, _ in oracles]}
+    rows = []
+    for ttype in a.types.split(","):
+        gguf = text_model(bin_dir, oracles[0][1], a.preset, ttype, models)
+        dec = plan_decoder(bin_dir, gguf, os.path.join(out, f"dec-{a.preset}-{ttype}"))
+        for t in map(int, a.threads.split(",")):
+            ck = {"prefill_tps": [], "decode_tps": [], "rss": [], "prompt_tokens": None}
+            ref = {isa: {"prefill_tps": [], "decode_tps": [], "rss": []} for isa, _ in oracles}
+            for r in range(a.runs):
+                js = os.path.join(work, "ck.json")
+                _, rss, _ = run_measured([os.path.join(bin_dir, "ck-decode"), "-m", dec, "--prefix", prefix, "-p", PROMPT,
+                                       "-n", str(a.n_predict), "-t", str(t), "--json", js])
+                pm, pn, dm, dn = ck_timings(json.load(open(js)))
+                ck["prefill_tps"].append(1000.0 * pn / pm); ck["decode_tps"].append(1000.0 * dn / dm)
+                ck["rss"].append(rss); ck["prompt_tokens"] = pn
+                for isa, ob in oracles:
+                    meta = os.path.join(work, f"ref-{isa}.json")
+                    _, rss, _ = run_measured([os.path.join(ob, "ref_decode"), "--model", gguf, "--mmproj", mmproj,
+                                           "--image", img, "--prompt", PROMPT, "--n-predict", str(a.n_predict),
+                                           "--threads", str(t), "--meta", meta])
+                    m = json.load(open(meta))["timings"]
+                    ref[isa]["prefill_tps"].append(m["prefill_tok_s"]); ref[isa]["decode_tps"].append(m["decode_tok_s"])
+                    ref[isa]["rss"].append(rss)
+                print(f"[bench-decode] {ttype} t{t} run {r + 1}/{a.runs}: ck prefill {ck['prefill_tps'][-1]:.1f} "
+                      f"decode {ck['decode_tps'][-1]:.2f} tok/s" + "".join(
+                          f"; {i} {ref[i]['prefill_tps'][-1]:.1f} / {ref[i]['decode_tps'][-1]:.2f}" for i, _ in oracles),
+                      file=sys.stderr)
+            rows.append({"text": ttype, "threads": t, "prompt_tokens": ck["prompt_tokens"],
+                         "ck": {k: median(v) for k, v in ck.items() if isinstance(v, list)},
+                         "llama.cpp": {i: {k: median(v) for k, v in d.items()} for i, d in ref.items()},
+                         "samples": {"ck": ck, **ref}})
+    isas = [i for i, _ in oracles]
+    md = [f"### ck-decode vs llama.cpp text decoder ({header['date']}, {header['cpu']}, {a.preset} dims, image "
+          f"{a.size}x{a.size}, {a.n_predict} generated tokens, median of {a.runs})", "",
+          "| text | thr | prompt tok | ck prefill tok/s | " + " | ".join(f"{i} prefill | ×{i}" for i in isas)
+          + " | ck decode tok/s | " + " | ".join(f"{i} decode | ×{i}" for i in isas) + " | ck RSS MiB | "
+          + " | ".join(f"{i} RSS MiB" for i in isas) + " |",
+          "|" + "---|" * (6 + 5 * len(isas))]
+    for r in rows:
+        c, L = r["ck"], r["llama.cpp"]
+        md.append(f"| {r['text']} | {r['threads']} | {r['prompt_tokens']} | {fmt(c['prefill_tps'])} | "
+                  + " | ".join(f"{fmt(L[i]['prefill_tps'])} | {fmt(c['prefill_tps'] / L[i]['prefill_tps'], 2)}"
+                               for i in isas)
+                  + f" | {fmt(c['decode_tps'], 2)} | "
+                  + " | ".join(f"{fmt(L[i]['decode_tps'], 2)} | {fmt(c['decode_tps'] / L[i]['decode_tps'], 2)}"
+                               for i in isas)
+                  + f" | {fmt(c['rss'], 0)} | " + " | ".join(fmt(L[i]['rss'], 0) for i in isas) + " |")
+    md.append("")
+    md.append("× = ck tokens/s / llama.cpp tokens/s (>= 1.00: ck at least as fast). llama.cpp's RSS includes its "
+              "mmproj (it encodes the image in the same process); ck-decode reads ck-encode's prefix.")
+    write_outputs(out, "decode", rows, "\n".join(md) + "\n", header)
+
+
+if __name__ == "__main__":
+    main()
