@@ -10,6 +10,7 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/half.h"
@@ -70,14 +71,74 @@ float dot_q8_0(int64_t n, const BlockQ8_0* x, const BlockQ8_0* y) {
   return dot_q8_0_scalar(n, x, y);
 }
 
+// ---- tiled mat-mul ----------------------------------------------------------------------------------------------
+// C tile of RM weight rows x RN activation rows. Every output keeps its own 8-lane accumulator and sees blocks
+// b = 0..nb-1 in order with exactly dot_q8_0_avx2's per-block operations (the same bits); the tile only shares
+// loads and hides the fmadd latency of one output's chain behind the others (tinyBLAS_Q0_AVX does the same).
+// fp16 scales are widened with F16C (exact; quiets signalling NaNs as upstream's GGML_CPU_FP16_TO_FP32 does).
+namespace {
+template <int RM, int RN>
+CK_TARGET_AVX2 void tile_q8_0_avx2(int64_t nb, const BlockQ8_0* A, int64_t lda, const BlockQ8_0* B, int64_t ldb,
+                                   float* C, int64_t ldc) {
+  __m256 acc[RM][RN];
+  for (int i = 0; i < RM; ++i)
+    for (int j = 0; j < RN; ++j) acc[i][j] = _mm256_setzero_ps();
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (int64_t b = 0; b < nb; ++b) {
+    __m256i ax[RM];
+    float dx[RM];
+    for (int i = 0; i < RM; ++i) {
+      const __m256i qx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(A[i * lda + b].qs));
+      ax[i] = _mm256_sign_epi8(qx, qx);
+      dx[i] = _cvtsh_ss(A[i * lda + b].d);
+    }
+    for (int j = 0; j < RN; ++j) {
+      const __m256i qy = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(B[j * ldb + b].qs));
+      const float dy = _cvtsh_ss(B[j * ldb + b].d);
+      for (int i = 0; i < RM; ++i) {
+        const __m256i qx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(A[i * lda + b].qs));
+        const __m256i sy = _mm256_sign_epi8(qy, qx);
+        const __m256 q = _mm256_cvtepi32_ps(_mm256_madd_epi16(ones, _mm256_maddubs_epi16(ax[i], sy)));
+        acc[i][j] = _mm256_fmadd_ps(_mm256_set1_ps(dx[i] * dy), q, acc[i][j]);
+      }
+    }
+  }
+  for (int j = 0; j < RN; ++j)
+    for (int i = 0; i < RM; ++i) C[j * ldc + i] = detail::hsum8_pairs02(acc[i][j]);
+}
+
+// Rows [i0, i1) x columns [0, n): weight rows in chunks that stay in L2 while every activation column passes.
+CK_TARGET_AVX2 void matmul_q8_0_avx2(int64_t i0, int64_t i1, int64_t n, int64_t k, const BlockQ8_0* A, int64_t lda,
+                                     const BlockQ8_0* B, int64_t ldb, float* C, int64_t ldc) {
+  const int64_t nb = k / QK8_0;
+  constexpr int RM = 4, RN = 2;
+  const int64_t chunk = std::max<int64_t>(RM, (int64_t(256) << 10) / std::max<int64_t>(1, nb * 34) / RM * RM);
+  for (int64_t c0 = i0; c0 < i1; c0 += chunk) {
+    const int64_t c1 = std::min(i1, c0 + chunk);
+    int64_t j = 0;
+    for (; j + RN <= n; j += RN) {
+      int64_t i = c0;
+      for (; i + RM <= c1; i += RM) tile_q8_0_avx2<RM, RN>(nb, A + i * lda, lda, B + j * ldb, ldb, C + j * ldc + i, ldc);
+      for (; i < c1; ++i) tile_q8_0_avx2<1, RN>(nb, A + i * lda, lda, B + j * ldb, ldb, C + j * ldc + i, ldc);
+    }
+    for (; j < n; ++j) {  // last odd column (and every gemv): 8 rows at a time
+      int64_t i = c0;
+      for (; i + 8 <= c1; i += 8) tile_q8_0_avx2<8, 1>(nb, A + i * lda, lda, B + j * ldb, ldb, C + j * ldc + i, ldc);
+      for (; i < c1; ++i) tile_q8_0_avx2<1, 1>(nb, A + i * lda, lda, B + j * ldb, ldb, C + j * ldc + i, ldc);
+    }
+  }
+}
+}  // namespace
+
 void matmul_q8_0(int64_t m, int64_t n, int64_t k, const BlockQ8_0* A, int64_t lda, const BlockQ8_0* B, int64_t ldb,
                  float* C, int64_t ldc, int ith, int nth) {
   const auto [i0, i1] = split_range(static_cast<size_t>(m), ith, nth);
-  const bool simd = active_isa() >= Isa::avx2;
+  if (active_isa() >= Isa::avx2) {
+    matmul_q8_0_avx2(int64_t(i0), int64_t(i1), n, k, A, lda, B, ldb, C, ldc);
+    return;
+  }
   for (int64_t j = 0; j < n; ++j)
-    for (size_t i = i0; i < i1; ++i)
-      C[j * ldc + static_cast<int64_t>(i)] =
-          simd ? dot_q8_0_avx2(k, A + i * lda, B + j * ldb) : dot_q8_0_scalar(k, A + i * lda, B + j * ldb);
+    for (size_t i = i0; i < i1; ++i) C[j * ldc + static_cast<int64_t>(i)] = dot_q8_0_scalar(k, A + i * lda, B + j * ldb);
 }
 
 }  // namespace ck::kernels
