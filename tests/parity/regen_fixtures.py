@@ -2,12 +2,17 @@
 """Runs the pinned oracle on the synthetic models and writes the golden parity fixtures.
 
 Called by regen_fixtures.sh (which builds the oracle and generates the models first):
-    regen_fixtures.py WORK OUT_DIR OBIN ORACLE_JSON MODELS_JSON
+    regen_fixtures.py WORK OUT_DIR OBIN ORACLE_JSON MODELS_JSON [--incremental OLD_FIXTURES]
 
 WORK/models holds the GGUFs, WORK/runs receives the raw oracle outputs, OUT_DIR (a fresh directory) receives
 the fixture tree + manifest.json. Everything written is a pure function of the oracle binaries, the models,
 the images and the zstd CLI: no timestamps, no absolute paths, stable key order (a rerun is byte-identical).
 Layout and manifest schema: tests/parity/README.md ("Fixtures").
+
+--incremental OLD_FIXTURES: OUT_DIR receives only the new files and the new manifest.json (the caller copies them
+over OLD_FIXTURES, whose files stay as they are); the oracle runs only the decoder cases of text models OLD's
+manifest lacks; encoder cases and existing decoder cases are taken from OLD's manifest. Refused unless the oracle, its drivers, zstd and every model OLD records are unchanged, so
+the result equals what a full regeneration writes.
 """
 import hashlib
 import json
@@ -22,8 +27,11 @@ IMG_DIR = os.path.join(PARITY, "images")
 # ----------------------------------------------------------------------------------------------- the cases
 PRESETS = ["tiny", "small"]
 MMPROJ_TYPES = ["f32", "f16", "bf16", "q8_0"]
-TEXT_TYPES = {"tiny": ["f16", "q8_0", "q4_k_m"],            # tiny rows are 64 wide: K-quants fall back (q5_0/q8_0)
-              "small": ["f16", "q8_0", "q4_k_m", "q6_k"]}   # 256-wide rows: real q4_K / q6_K
+# every text weight type ck runs (issue #8); tiny rows are 64 wide: K-quants fall back there (q5_0/q8_0), so
+# q5_k_s / q6_k only for small (256-wide rows: real q4_K / q5_K / q6_K). q4_0: every layer weight q4_0 (CPU_REPACK
+# q4_0_8x8), token_embd q8_0 (tiny) / q6_K (small).
+TEXT_TYPES = {"tiny": ["f32", "f16", "bf16", "q8_0", "q4_0", "q4_k_m"],
+              "small": ["f32", "f16", "bf16", "q8_0", "q4_0", "q4_k_m", "q5_k_s", "q6_k"]}
 ENC_IMAGES = ["tiny_24x24.png", "noise_96x288.png", "mix_333x251.png"]          # every mmproj: pixels + embedding
 PIXEL_IMAGES = ["rocket.jpg", "chelsea_rgba.png", "gray_200x120.png"]          # decode/preprocess variants (JPEG,
 PIXEL_MMPROJ = "tiny-mmproj-f32"                 # RGBA, gray): one cheap mmproj, pixels + embedding
@@ -181,14 +189,19 @@ class Regen:
         return out
 
     # ------------------------------------------------------------------------------------------ decoder
-    def decode(self, encode_cases):
+    def decode(self, encode_cases, old_cases=()):
         out = []
         for preset in PRESETS:
             mmproj = "%s-mmproj-%s" % (preset, DEC_MMPROJ)
             for tt in TEXT_TYPES[preset]:
                 name = "%s-text-%s" % (preset, tt)
                 for case, prompt, image_first, prompt_all in DEC_CASES:
-                    out.append(self.decode_case(preset, name, mmproj, case, prompt, image_first, prompt_all, encode_cases))
+                    old = [c for c in old_cases if c["model"] == name and c["case"] == case]
+                    if old:
+                        out.append(old[0])
+                    else:
+                        print("regen_fixtures: decode %s %s" % (name, case), flush=True)
+                        out.append(self.decode_case(preset, name, mmproj, case, prompt, image_first, prompt_all, encode_cases))
         return out
 
     def decode_case(self, preset, name, mmproj, case, prompt, image_first, prompt_all, encode_cases):
@@ -308,11 +321,50 @@ class Regen:
 def main():
     work, out, obin, oracle_json, models_json = sys.argv[1:6]
     r = Regen(work, out, obin, oracle_json, models_json)
-    enc = r.encode()
-    dec = r.decode(enc)
+    old = None
+    if len(sys.argv) > 6:
+        if sys.argv[6] != "--incremental" or len(sys.argv) != 8:
+            raise SystemExit("usage: regen_fixtures.py WORK OUT_DIR OBIN ORACLE_JSON MODELS_JSON [--incremental OLD_FIXTURES]")
+        old_dir = sys.argv[7]
+        old = json.load(open(os.path.join(old_dir, "manifest.json")))
+        for n, info in old["models"].items():
+            if n not in r.models or sha256_file(r.model(n)) != info["sha256"]:
+                raise SystemExit("regen_fixtures: --incremental: model %s differs from the recorded one: full regen needed" % n)
+        r.files = dict(old["files"])
+        enc = old["encode"]
+        dec = r.decode(enc, old["decode"])
+    else:
+        enc = r.encode()
+        dec = r.decode(enc)
     if r.failures:
         raise SystemExit("regen_fixtures: FAILED: %d mismatch(es); fixtures left unchanged" % len(r.failures))
     man = r.manifest(enc, dec)
+    if old is not None:
+        for k in ("format", "version", "oracle", "zstd_cli", "settings", "images", "encode"):
+            if man[k] != old[k]:
+                raise SystemExit("regen_fixtures: --incremental: '%s' differs from the recorded manifest: full regen needed" % k)
+        if man["oracle_drivers_sha256"] != old["oracle_drivers_sha256"]:
+            # A driver source changed since the fixtures were made (e.g. a feature the recorded cases do not use):
+            # accepted only if the current oracle reproduces a recorded decoder case exactly; the recorded hashes
+            # stay (they describe the drivers every recorded output, old and new, is reproducible with).
+            changed = sorted(f for f in set(man["oracle_drivers_sha256"]) | set(old["oracle_drivers_sha256"])
+                             if man["oracle_drivers_sha256"].get(f) != old["oracle_drivers_sha256"].get(f))
+            ref = old["decode"][0]
+            preset = ref["model"].split("-")[0]
+            case = [c for c in DEC_CASES if c[0] == ref["case"]][0]
+            files_before = dict(r.files)
+            r.out = os.path.join(work, "recheck")
+            shutil.rmtree(r.out, ignore_errors=True)
+            os.makedirs(r.out)
+            again = r.decode_case(preset, ref["model"], ref["mmproj"], *case, enc)
+            r.files, r.out = files_before, out
+            strip = lambda e: json.dumps(e, sort_keys=True)
+            if r.failures or strip(again) != strip(ref):
+                raise SystemExit("regen_fixtures: --incremental: driver sources changed (%s) and decode %s %s is not "
+                                 "reproduced: full regen needed" % (", ".join(changed), ref["model"], ref["case"]))
+            print("regen_fixtures: --incremental: driver sources changed (%s); decode %s %s reproduced byte for byte, "
+                  "recorded driver hashes kept" % (", ".join(changed), ref["model"], ref["case"]))
+            man["oracle_drivers_sha256"] = old["oracle_drivers_sha256"]
     with open(os.path.join(out, "manifest.json"), "w") as fh:
         json.dump(man, fh, indent=1)
         fh.write("\n")
