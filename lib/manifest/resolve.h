@@ -1,4 +1,4 @@
-// Generic resolver of a template's contract sections ("config", "preprocess", "chat", "tokenizer"):
+// Generic resolver of a template's contract sections ("config", "preprocess", "chat", "tokenizer", "bridge"):
 // each section maps output names to parameter specs (GGUF key, type, required, default, derived value,
 // checks; docs/formats/weights_manifest.md "Template contract sections"). Nothing here knows a model family: all of it is template data.
 #pragma once
@@ -10,7 +10,7 @@
 namespace ck::manifest {
 
 // Sections in resolution order. Later sections may refer to names of earlier ones.
-inline constexpr const char* kContractSections[] = {"config", "preprocess", "tokenizer", "chat"};
+inline constexpr const char* kContractSections[] = {"config", "preprocess", "tokenizer", "chat", "bridge"};
 
 // Returns {"config": {...}, "preprocess": {...}, ...} for the sections the template has.
 // Errors: ck::Error "<gguf>: missing required key K (template T, config.name)" for model problems,

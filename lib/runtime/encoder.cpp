@@ -78,7 +78,9 @@ EncodeResult Encoder::encode(const image::RgbImage& img, const std::string& name
   const json& src = program_->doc().value("weights", json::object()).value("source", json::object());
   const json& gguf = src.value("gguf", json::object());
   r.info.meta["model"] = {{"mmproj_sha256", gguf.value("sha256", "")}, {"mmproj_name", gguf.value("file", "")}};
-  r.info.meta["bridge"] = {{"activation", out.tensor}};
+  // The bridge contract (positions, resume rule, row layout) is template data carried through the plan.
+  r.info.meta["bridge"] = program_->contracts().value("bridge", json::object());
+  r.info.meta["bridge"]["activation"] = out.tensor;
   r.info.meta["preprocess"] = r.pre.summary;
   return r;
 }

@@ -134,8 +134,6 @@ int body(int argc, char** argv) {
                                        "' is not implemented in this build" +
                                        (dump ? "; dump written up to it: " + dump_dir : std::string()));
   }
-  r.info.meta["bridge"]["positions"] = "t,t+y,t+x,0";
-  r.info.meta["bridge"]["resume"] = "pos0+max(nx,ny)";
 
   if (!json_out.empty()) {
     json j;
