@@ -1,0 +1,256 @@
+// bench_vs_ggml: GFLOP/s of ck's strict mat-mul paths next to the same ggml op of the oracle (linked statically;
+// build_live.sh makes one binary per oracle build: -avx2 = the pinned numerics, -avx512 = the speed anchor),
+// on the Qwen3-VL 2B shapes, plus this machine's FMA peak. `make bench-kernels` runs it. Not a test: nothing is
+// asserted (the "bits" column only reports whether ck's output equals ggml's, expected with the AVX2 oracle).
+//
+// ggml side: one ggml_mul_mat graph (weights [k, m] of the same type, F32 activations [k, n]) computed on the
+// CPU backend with the same thread count (ggml_backend_graph_compute = ggml_graph_plan + ggml_graph_compute, as
+// llama.cpp runs it and as ggml_graph_compute_with_ctx does; activation conversion to vec_dot_type included);
+// Q4_K weights live in the CPU_REPACK buffer (q4_K_8x8), as llama.cpp's loader puts them.
+// ck side: the same composition lib/runtime uses (live_common.h ck_mul_mat: conversion + kernel, ck::ThreadPool).
+// Each (shape, threads) alternates ck and ggml runs (1 warm-up each, then >= 5 timed runs each, median), with a
+// 2 ms pause after every run so neither side's idle spinning threads overlap the other's timed run.
+//
+// Usage: bench_vs_ggml [--json FILE] [--runs N] [--threads 1,2] [--long] [--filter SUBSTR] [--no-peak]
+//   --long (or CK_BENCH_LONG=1): vision n = 256, 1024, 4096 and text lm_head prefill; default: vision n = 256,
+//   text n = 1 and 512 without the lm_head prefill (~2 min on 2 cores).
+#include <immintrin.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "kernels/isa.h"
+#include "live_common.h"
+
+using namespace live;
+using json = nlohmann::ordered_json;
+using clk = std::chrono::steady_clock;
+
+namespace {
+
+// ---- FMA peak: independent accumulator chains, enough to cover FMA latency x ports ------------------------------
+constexpr int kAcc = 12;
+CK_TARGET_AVX2 __attribute__((noinline)) float fma_loop_ymm(int64_t iters) {
+  __m256 acc[kAcc];
+  for (int j = 0; j < kAcc; ++j) acc[j] = _mm256_set1_ps(0.001f * float(j));
+  const __m256 a = _mm256_set1_ps(0.999999f), b = _mm256_set1_ps(1e-7f);
+  for (int64_t i = 0; i < iters; ++i) {
+#pragma GCC unroll 12
+    for (int j = 0; j < kAcc; ++j) acc[j] = _mm256_fmadd_ps(acc[j], a, b);
+  }
+  __m256 s = acc[0];
+  for (int j = 1; j < kAcc; ++j) s = _mm256_add_ps(s, acc[j]);
+  return _mm256_cvtss_f32(s);
+}
+CK_TARGET_AVX512 __attribute__((noinline)) float fma_loop_zmm(int64_t iters) {
+  __m512 acc[kAcc];
+  for (int j = 0; j < kAcc; ++j) acc[j] = _mm512_set1_ps(0.001f * float(j));
+  const __m512 a = _mm512_set1_ps(0.999999f), b = _mm512_set1_ps(1e-7f);
+  for (int64_t i = 0; i < iters; ++i) {
+#pragma GCC unroll 12
+    for (int j = 0; j < kAcc; ++j) acc[j] = _mm512_fmadd_ps(acc[j], a, b);
+  }
+  __m512 s = acc[0];
+  for (int j = 1; j < kAcc; ++j) s = _mm512_add_ps(s, acc[j]);
+  return _mm512_reduce_add_ps(s);
+}
+volatile float g_sink;
+
+// GFLOP/s of nth threads each running the loop (best of 5 blocks of ~0.1 s).
+double fma_peak(bool zmm, int nth) {
+  const int64_t iters = 4000000;
+  const double flops_per_iter = kAcc * (zmm ? 16 : 8) * 2.0;
+  double best = 0;
+  for (int rep = 0; rep < 5; ++rep) {
+    const auto t0 = clk::now();
+    std::vector<std::thread> th;
+    for (int t = 0; t < nth; ++t)
+      th.emplace_back([&] { g_sink = zmm ? fma_loop_zmm(iters) : fma_loop_ymm(iters); });
+    for (auto& t : th) t.join();
+    const double s = std::chrono::duration<double>(clk::now() - t0).count();
+    best = std::max(best, flops_per_iter * double(iters) * nth / s / 1e9);
+  }
+  return best;
+}
+
+// ---- mat-mul cases ------------------------------------------------------------------------------------------------
+struct Mat {
+  const char* section;  // vision / text
+  const char* name;
+  int64_t m, k;         // weight [m rows][k]: k -> m
+  int n_div;            // tokens seen by this matrix = n / n_div (merger: 4 patches per token)
+};
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t h = v.size() / 2;
+  return v.size() % 2 ? v[h] : 0.5 * (v[h - 1] + v[h]);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string json_path = "bench_vs_ggml.json", filter;
+  int runs = 5;
+  std::vector<int> threads = {1, 2};
+  bool long_run = std::getenv("CK_BENCH_LONG") && std::string(std::getenv("CK_BENCH_LONG")) == "1";
+  bool peak = true;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--json" && i + 1 < argc) json_path = argv[++i];
+    else if (a == "--runs" && i + 1 < argc) runs = std::max(5, std::atoi(argv[++i]));
+    else if (a == "--filter" && i + 1 < argc) filter = argv[++i];
+    else if (a == "--long") long_run = true;
+    else if (a == "--no-peak") peak = false;
+    else if (a == "--threads" && i + 1 < argc) {
+      threads.clear();
+      for (const char* p = argv[++i]; *p;) {
+        threads.push_back(std::atoi(p));
+        while (*p && *p != ',') ++p;
+        if (*p == ',') ++p;
+      }
+    } else {
+      std::fprintf(stderr,
+                   "usage: bench_vs_ggml [--json FILE] [--runs N>=5] [--threads 1,2] [--long] [--filter S] [--no-peak]\n");
+      return 2;
+    }
+  }
+  try {
+    ggml_log_set([](ggml_log_level level, const char* text, void*) {
+      if (level >= GGML_LOG_LEVEL_WARN) std::fputs(text, stderr);
+    }, nullptr);
+    ggml_cpu_init();
+    const char* oracle_isa = ggml_cpu_has_avx512() ? "avx512" : "avx2";
+    const auto t_start = clk::now();
+    std::string loadavg = "?";
+    if (std::ifstream la("/proc/loadavg"); la) std::getline(la, loadavg);
+    const unsigned ncpu = std::thread::hardware_concurrency();
+    json out = {{"format", "ck.bench_vs_ggml"}, {"version", 1}, {"oracle_isa", oracle_isa},
+                {"ck_isa", kn::isa_name(kn::active_isa())}, {"runs", runs}, {"long", long_run},
+                {"cpus", ncpu}, {"loadavg_at_start", loadavg}};
+    std::printf("bench_vs_ggml: ck isa=%s vs ggml (llama.cpp b10256, %s build); median of %d runs; %s\n",
+                kn::isa_name(kn::active_isa()), oracle_isa, runs, long_run ? "long run" : "default run");
+    std::printf("machine: %u logical CPUs, load average %s (other jobs skew the 2-thread rows most)\n\n", ncpu,
+                loadavg.c_str());
+
+    if (peak) {
+      json pk = json::object();
+      std::printf("FMA peak (F32, %d independent accumulators):\n\n| vector | threads | GFLOP/s |\n|---|---|---|\n", kAcc);
+      for (bool zmm : {false, true}) {
+        if (zmm && !kn::cpu_supports(kn::Isa::avx512)) continue;
+        for (int t : {1, 2}) {
+          const double g = fma_peak(zmm, t);
+          std::printf("| %s | %d | %.1f |\n", zmm ? "zmm (AVX-512)" : "ymm (AVX2)", t, g);
+          pk[std::string(zmm ? "zmm" : "ymm") + "_t" + std::to_string(t)] = g;
+        }
+      }
+      out["fma_peak_gflops"] = pk;
+      std::printf("\n");
+    }
+
+    const std::vector<Mat> vision = {
+        {"vision", "attn_qkv", 3072, 1024, 1}, {"vision", "attn_out", 1024, 1024, 1},
+        {"vision", "ffn_up", 4096, 1024, 1},   {"vision", "ffn_down", 1024, 4096, 1},
+        {"vision", "merger_fc1", 4096, 4096, 4}, {"vision", "merger_fc2", 2048, 4096, 4},
+        {"vision", "patch_embd", 1024, 768, 1},
+    };
+    const std::vector<Mat> text = {
+        {"text", "attn_q/o", 2048, 2048, 1}, {"text", "attn_k/v", 1024, 2048, 1},
+        {"text", "ffn_gate/up", 6144, 2048, 1}, {"text", "ffn_down", 2048, 6144, 1},
+        {"text", "lm_head", 151936, 2048, 1},
+    };
+    struct Job { Mat mat; const char* type; std::vector<int64_t> ns; };
+    std::vector<Job> jobs;
+    const std::vector<int64_t> vis_n = long_run ? std::vector<int64_t>{256, 1024, 4096} : std::vector<int64_t>{256};
+    for (const char* ty : {"f32", "f16", "bf16", "q8_0"})
+      for (const Mat& m : vision) {
+        if (std::string(m.name) == "patch_embd" && std::string(ty) != "f32" && std::string(ty) != "f16") continue;
+        jobs.push_back({m, ty, vis_n});
+      }
+    for (const char* ty : {"f16", "q8_0", "q4_K", "q6_K"})
+      for (const Mat& m : text) {
+        std::vector<int64_t> ns = {1, 512};
+        if (std::string(m.name) == "lm_head" && !long_run) ns = {1};
+        jobs.push_back({m, ty, ns});
+      }
+
+    std::printf("| section | matrix | type | ggml path | k->m | n | threads | ck GFLOP/s | ggml GFLOP/s | ck/ggml | bits |\n");
+    std::printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
+    std::fflush(stdout);
+    json rows = json::array();
+    std::map<int, ck::ThreadPool*> pools;
+    std::vector<std::unique_ptr<ck::ThreadPool>> pool_store;
+    for (int t : threads) {
+      pool_store.push_back(std::make_unique<ck::ThreadPool>(t));
+      pools[t] = pool_store.back().get();
+    }
+    std::vector<uint8_t> scratch;
+    std::vector<double> ratios;
+    for (const Job& j : jobs) {
+      const WType& t = wtype(j.type);
+      const std::string key = std::string(j.mat.section) + " " + j.mat.name + " " + j.type;
+      if (!filter.empty() && key.find(filter) == std::string::npos) continue;
+      const bool repack = std::string(j.type) == "q4_K" && j.mat.m % 8 == 0;
+      auto w = make_weights(key, t, j.mat.m, j.mat.k);
+      for (int64_t n_tok : j.ns) {
+        const int64_t n = std::max<int64_t>(1, n_tok / j.mat.n_div), m = j.mat.m, k = j.mat.k;
+        auto x = uniform_vec(key + "/x" + std::to_string(n), size_t(n * k), -2.0f, 2.0f);
+        GgmlMulMat g(t, m, n, k, w.data(), repack);
+        std::memcpy(g.input(), x.data(), x.size() * 4);
+        std::vector<float> y(size_t(m * n));
+        const double flops = 2.0 * double(m) * double(n) * double(k);
+        const std::string path = mm_path(t, m, n, k, repack);
+        for (int nth : threads) {
+          ck::ThreadPool& pool = *pools[nth];
+          std::vector<double> tc, tg;
+          // Interleaved (ck, ggml, ck, ggml, ...) so both see the same machine load; a 2 ms pause after each run
+          // lets the other side's idle threads stop spinning (ck pool ~30 us, libgomp < 1 ms) before a timed run.
+          for (int r = 0; r <= runs; ++r) {
+            auto t0 = clk::now();
+            ck_mul_mat(pool, t, m, n, k, w.data(), x.data(), y.data(), repack, scratch);
+            if (r) tc.push_back(std::chrono::duration<double>(clk::now() - t0).count());
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+            t0 = clk::now();
+            g.run(nth);
+            if (r) tg.push_back(std::chrono::duration<double>(clk::now() - t0).count());
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+          }
+          const bool same = std::memcmp(y.data(), g.result(), y.size() * 4) == 0;
+          const double gc = flops / median(tc) / 1e9, gg = flops / median(tg) / 1e9;
+          ratios.push_back(gc / gg);
+          std::printf("| %s | %s | %s | %s | %lld->%lld | %lld | %d | %.1f | %.1f | %.2f | %s |\n", j.mat.section,
+                      j.mat.name, j.type, path.c_str(), (long long)k, (long long)m, (long long)n, nth, gc, gg, gc / gg,
+                      same ? "=" : "differ");
+          std::fflush(stdout);
+          rows.push_back({{"section", j.mat.section}, {"matrix", j.mat.name}, {"type", j.type}, {"path", path},
+                          {"m", m}, {"k", k}, {"n", n}, {"threads", nth}, {"ck_gflops", gc}, {"ggml_gflops", gg},
+                          {"ratio", gc / gg}, {"ck_ms", median(tc) * 1e3}, {"ggml_ms", median(tg) * 1e3},
+                          {"bit_identical", same}});
+        }
+      }
+    }
+    out["rows"] = rows;
+    double lg = 0;
+    for (double r : ratios) lg += std::log(r);
+    const double geo = ratios.empty() ? 0 : std::exp(lg / double(ratios.size()));
+    out["geomean_ratio"] = geo;
+    const double secs = std::chrono::duration<double>(clk::now() - t_start).count();
+    out["seconds"] = secs;
+    std::printf("\ngeometric mean ck/ggml over %zu rows: %.2f (%.0f s)\n", ratios.size(), geo, secs);
+    std::ofstream f(json_path);
+    if (!f) throw std::runtime_error(json_path + ": cannot write");
+    f << out.dump(1) << "\n";
+    std::printf("JSON: %s\n", json_path.c_str());
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_vs_ggml: error: %s\n", e.what());
+    return 2;
+  }
+}
