@@ -12,7 +12,7 @@ namespace {
 // Top-level keys in the order they are written (docs/formats/bridge_report.md).
 const char* const kKeys[] = {"format", "version",  "status",  "tool",     "mode",   "threads", "isa",
                              "inputs", "artifacts", "contracts", "prefix", "prompt", "output",  "timings_ms",
-                             "tokens_per_s"};
+                             "token_counts", "tokens_per_s"};
 }  // namespace
 
 Report::Report() {

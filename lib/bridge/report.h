@@ -1,4 +1,4 @@
-// bridge_report.json (`ck.bridge_report`, version 1; docs/formats/bridge_report.md): what one ck-bridge run
+// bridge_report.json (`ck.bridge_report`, version 2; docs/formats/bridge_report.md): what one ck-bridge run
 // used and produced — versions and hashes of every input, the contracts as resolved, prefix shape, prompt and
 // generated token ids, stop reason, per-stage timings. Writer fixes the top-level key order so reports diff well.
 #pragma once
@@ -9,7 +9,7 @@
 namespace ck::bridge {
 
 inline constexpr const char* kReportFormat = "ck.bridge_report";
-inline constexpr int kReportVersion = 1;
+inline constexpr int kReportVersion = 2;
 
 // The stages a report times, in pipeline order (keys of "timings_ms").
 inline constexpr const char* kReportStages[] = {"convert", "lower", "layout", "preprocess", "encode", "prefill",

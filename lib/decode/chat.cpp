@@ -84,8 +84,14 @@ ChatContract ChatContract::from_json(const nlohmann::ordered_json& chat, const s
 }
 
 std::string user_content(const std::string& prompt, bool with_image, bool image_first, const ChatFormats& f) {
-  if (!with_image || prompt.find(f.media_marker) != std::string::npos) return prompt;
-  return image_first ? f.media_marker + prompt : prompt + f.media_marker;
+  return user_content(prompt, with_image ? 1 : 0, image_first, f);
+}
+
+std::string user_content(const std::string& prompt, int n_images, bool image_first, const ChatFormats& f) {
+  if (n_images <= 0 || prompt.find(f.media_marker) != std::string::npos) return prompt;
+  std::string markers;
+  for (int k = 0; k < n_images; ++k) markers += f.media_marker;
+  return image_first ? markers + prompt : prompt + markers;
 }
 
 std::string apply_chat_shell(const ChatContract& c, const std::string& content, const ChatFormats& f,

@@ -49,6 +49,9 @@ struct ChatContract {
 // llama-mtmd-cli single turn: content = prompt with one media marker appended when it has none (or put first
 // with image_first); without an image the prompt is used as is.
 std::string user_content(const std::string& prompt, bool with_image, bool image_first, const ChatFormats& f);
+// n images: a prompt without any marker gets n markers, appended (mtmd-cli "prompt_content += marker" per loaded
+// image) or prepended with image_first; a prompt with markers is used as is (mtmd_tokenize checks the count).
+std::string user_content(const std::string& prompt, int n_images, bool image_first, const ChatFormats& f);
 
 // llama_chat_apply_template(tmpl, {"user", content}, add_ass=true). Throws ck::Error(source: ...) for a
 // template ck does not know or does not implement.

@@ -1,8 +1,10 @@
-// Prompt -> chunks, as mtmd_tokenize (tools/mtmd/mtmd.cpp, mtmd_tokenizer::tokenize, b10256) does it for one
-// image: the formatted text is split at the media marker; each text part is tokenized on its own
-// (add_special=false, parse_special) and appended to the previous text chunk; an image part becomes
-// tokenize(image_begin) + IMAGE chunk + tokenize(image_end) (the markers Qwen-VL projectors use, from the chat
-// contract). BOS is prepended when add_special && add_bos (Qwen: add_bos=false).
+// Prompt -> chunks, as mtmd_tokenize (tools/mtmd/mtmd.cpp, mtmd_tokenizer::tokenize, b10256) does it: the
+// formatted text is split at the media marker; the k-th marker takes the k-th image; each text part is
+// tokenized on its own (add_special=false, parse_special) and appended to the previous text chunk; an image part
+// becomes tokenize(image_begin) + IMAGE chunk + tokenize(image_end) (the markers Qwen-VL projectors use, from the
+// chat contract). BOS is prepended when add_special && add_bos (Qwen: add_bos=false).
+// Not reproduced: mtmd's qwen-vl temporal merge of two ADJACENT markers whose images have the same size into one
+// 2-frame chunk; temporal_merges() finds them so the caller can refuse them.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -18,6 +20,7 @@ struct Chunk {
   ChunkType type = ChunkType::Text;
   std::vector<int32_t> tokens;  // text chunks
   uint32_t nx = 0, ny = 0;      // image chunks: merged grid (columns, rows); n_tokens = nx*ny
+  int32_t image = -1;           // image chunks: which image (0-based, prompt order = the order images are given)
   int64_t n_tokens() const { return type == ChunkType::Text ? int64_t(tokens.size()) : int64_t(nx) * ny; }
 };
 
@@ -29,12 +32,20 @@ struct ChunkOptions {
   std::string image_begin, image_end;   // chat contract
   bool add_bos = false;
   int32_t bos_id = -1;
-  uint32_t nx = 0, ny = 0;              // grid of the one image (from the prefix)
+  uint32_t nx = 0, ny = 0;              // grid of the one image (from the prefix), when `grids` is empty
+  std::vector<std::pair<uint32_t, uint32_t>> grids;  // grid (nx, ny) of each image, in order (several images)
 };
 
-// Throws ck::Error when the number of markers is not the number of images (0 or 1).
+// Throws ck::Error when the number of markers is not the number of images (mtmd_tokenizer's check: "more
+// markers than images" / "fewer markers than images").
 std::vector<Chunk> make_chunks(const std::string& formatted, int n_images, const ChunkOptions& o,
                                const TokenizeFn& tokenize);
+
+// The image pairs (k, k+1) mtmd_tokenizer::tokenize merges into one 2-frame chunk (n_merge_frames = 2 for qwen-vl
+// projectors): marker k directly followed by marker k+1 (no text between) and same_size(k, k+1) (bitmap
+// can_merge_with: same source width and height), scanned from the left as mtmd does.
+std::vector<std::pair<int, int>> temporal_merges(const std::string& formatted, const std::string& marker,
+                                                 const std::function<bool(int, int)>& same_size);
 
 // mtmd_tokenizer::split_text: "a<M>b" -> "a", "<M>", "b" (empty pieces dropped).
 std::vector<std::string> split_text(const std::string& input, const std::string& marker);

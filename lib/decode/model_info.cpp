@@ -52,6 +52,7 @@ ModelInfo ModelInfo::load(const std::string& dir) {
   }
   m.max_ubatch = symbol_max(symbols, "n_tokens");
   m.max_ctx = symbol_max(symbols, "ctx_size");
+  m.max_outputs = symbol_max(symbols, "n_outputs");
   const std::string wfile = doc.contains("weights") ? doc["weights"].value("file", "") : "";
   if (wfile.empty()) ck::fail(m.call_json, "no weights.file");
   const fs::path wp(wfile);

@@ -34,7 +34,7 @@ class DecoderBackend {
  public:
   virtual ~DecoderBackend() = default;
   // Runs the graph for one ubatch (updating the KV cache it owns); when n_outputs > 0, returns the logits of
-  // the output row (n_vocab floats; valid until the next call).
+  // the output rows in out_ids order (n_outputs x n_vocab floats; valid until the next call).
   virtual std::span<const float> run(const UbatchInputs& in) = 0;
 };
 
@@ -42,6 +42,7 @@ struct SessionOptions {
   int64_t n_ctx = 4096, n_batch = 2048, n_ubatch = 512;
   int64_t head_dim_v = 128;  // only for the FA kernel label
   int32_t n_predict = -1;    // -1: until EOG or the context is full
+  bool all_logits = false;   // keep every output row: the prompt's (schedule made with all_outputs) and each step's
 };
 
 // Inputs of one ubatch; places it in the KV cache.
@@ -53,9 +54,22 @@ struct GenerateResult {
   bool hit_eog = false;
   std::vector<float> first_logits;  // logits after the prompt
   int64_t n_prompt_ubatches = 0;
+  // all_logits: [n_prompt_outputs][n_vocab] of the prompt, then one row per sampled token (the row it was taken
+  // from, so the first equals the prompt's last) - the layout of ref_decode --prompt-logits-out ++ --logits-all-out.
+  std::vector<float> all_logits;
+  int64_t n_vocab = 0;
+  int64_t n_prompt_tokens = 0;   // tokens + image rows fed during prefill
+  double prefill_ms = 0;         // every prompt ubatch
+  double decode_ms = 0;          // the generation loop: sampling + one forward pass per fed-back token
+  int64_t n_decode_passes = 0;   // forward passes during generation (generated tokens fed back)
 };
 
-// on_token(id) is called for each generated non-EOG token (streaming). image_rows: the prefix rows (or null).
+// on_token(id) is called for each generated non-EOG token (streaming). images[k]: the rows of image k (prefix k;
+// an image ubatch reads images[Ubatch::image], or images[0] when the chunk carries no index).
+GenerateResult generate(DecoderBackend& be, const Schedule& s, const std::vector<const float*>& images,
+                        int64_t row_width, Sampler& sampler, const std::vector<int32_t>& stop_ids,
+                        const SessionOptions& o, const std::function<void(int32_t)>& on_token);
+// One image (or none: image_rows null).
 GenerateResult generate(DecoderBackend& be, const Schedule& s, const float* image_rows, int64_t row_width,
                         Sampler& sampler, const std::vector<int32_t>& stop_ids, const SessionOptions& o,
                         const std::function<void(int32_t)>& on_token);

@@ -6,7 +6,8 @@
 
 namespace ck::decode {
 
-Schedule schedule_prompt(const std::vector<Chunk>& chunks, int32_t n_past0, int64_t n_batch, int64_t n_ubatch) {
+Schedule schedule_prompt(const std::vector<Chunk>& chunks, int32_t n_past0, int64_t n_batch, int64_t n_ubatch,
+                         bool all_outputs) {
   if (n_batch <= 0 || n_ubatch <= 0) throw ck::Error("n_batch and n_ubatch must be positive");
   n_ubatch = std::min(n_ubatch, n_batch);
   Schedule s;
@@ -25,11 +26,15 @@ Schedule schedule_prompt(const std::vector<Chunk>& chunks, int32_t n_past0, int6
         Ubatch u;
         u.chunk = c;
         u.type = ch.type;
+        u.image = ch.image;
         u.offset = u0;
         u.n_tokens = std::min(b1, u0 + n_ubatch) - u0;
         u.pos.assign(pos.begin() + u0, pos.begin() + u0 + u.n_tokens);
         if (ch.type == ChunkType::Text) u.tokens.assign(ch.tokens.begin() + u0, ch.tokens.begin() + u0 + u.n_tokens);
-        if (last_chunk && u0 + u.n_tokens == n) u.out_rows.push_back(int32_t(u.n_tokens - 1));
+        if (all_outputs)
+          for (int64_t r = 0; r < u.n_tokens; ++r) u.out_rows.push_back(int32_t(r));
+        else if (last_chunk && u0 + u.n_tokens == n)
+          u.out_rows.push_back(int32_t(u.n_tokens - 1));
         s.ubatches.push_back(std::move(u));
       }
     }

@@ -17,11 +17,13 @@ namespace ck::decode {
 struct Ubatch {
   size_t chunk = 0;                 // index into the chunk list
   ChunkType type = ChunkType::Text;
+  int32_t image = -1;               // image ubatches: which image's rows (Chunk::image)
   int64_t offset = 0;               // first token (text) / image row of this ubatch within its chunk
   int64_t n_tokens = 0;
   std::vector<int32_t> tokens;      // text ubatches
   std::vector<Pos4> pos;            // n_tokens entries
-  std::vector<int32_t> out_rows;    // ubatch rows whose logits are wanted (inp_out_ids); 0 or 1 entries
+  std::vector<int32_t> out_rows;    // ubatch rows whose logits are wanted (inp_out_ids); 0 or 1 entries,
+                                    // every row with all_outputs
 };
 
 struct Schedule {
@@ -31,7 +33,10 @@ struct Schedule {
 };
 
 // n_batch/n_ubatch as llama.cpp's context (n_ubatch is clamped to n_batch, as llama_context does).
-Schedule schedule_prompt(const std::vector<Chunk>& chunks, int32_t n_past0, int64_t n_batch, int64_t n_ubatch);
+// all_outputs: every prompt token is an output row (batch.logits = 1 everywhere, as ref_decode
+// --prompt-logits-out); the ubatch partition is the same, but the last layer then runs on all rows.
+Schedule schedule_prompt(const std::vector<Chunk>& chunks, int32_t n_past0, int64_t n_batch, int64_t n_ubatch,
+                         bool all_outputs = false);
 
 // The ubatch of one generated token (common_batch_add(token, n_past, logits=true)).
 Ubatch generation_ubatch(int32_t token, int32_t pos);

@@ -1,6 +1,8 @@
 // ck-bridge: the whole pipeline in one command, with a report.
-//   ck-bridge --mmproj M.gguf --model T.gguf --image IMG -p PROMPT [-n N] [-t N] [--cache-dir DIR] [--no-cache]
-//             [--stop-after convert|lower|layout|encode] [--report FILE]
+//   ck-bridge --mmproj M.gguf --model T.gguf --image IMG [--image IMG2 ...] -p PROMPT [-n N] [-t N]
+//             [--cache-dir DIR] [--no-cache] [--stop-after convert|lower|layout|encode] [--report FILE]
+// Several images: each --image is encoded on its own (ck-encode) and goes to the next <__media__> marker of the
+// prompt, in order (as llama-mtmd-cli); a prompt without markers gets one per image after the text.
 // convert -> lower -> layout for both GGUFs (cached by GGUF sha256 + templates sha256 + stage tool hashes + mode),
 // then ck-encode and ck-decode; the answer goes to stdout, bridge_report.json (docs/formats/bridge_report.md) to
 // --report. Stages run as subprocesses of the tools next to this executable (tools/ck-bridge/stages.h).
@@ -35,7 +37,7 @@ using json = nlohmann::ordered_json;
 using ck::bridge_tool::check_stage;
 using ck::bridge_tool::run_stage;
 
-constexpr const char* kVersion = "0.1.0";
+constexpr const char* kVersion = "0.2.0";
 const char* const kPlanTools[] = {"ck-convert", "ck-lower", "ck-layout"};
 
 std::string read_file(const std::string& path) {
@@ -168,13 +170,16 @@ std::vector<int64_t> read_ids(const std::string& path) {
 
 int body(int argc, char** argv) {
   CLI::App app{"ck-bridge: image + prompt -> text through the whole ck pipeline, with a report"};
-  std::string mmproj, model, image, prompt, cache_dir, stop_after, report_path = "bridge_report.json", tflag;
+  std::string mmproj, model, prompt, cache_dir, stop_after, report_path = "bridge_report.json", tflag;
+  std::vector<std::string> images;
   std::string mode = "strict";
   int n_predict = 128, threads = 0;
   bool no_cache = false;
   app.add_option("--mmproj", mmproj, "vision projector GGUF")->required();
   app.add_option("--model", model, "text model GGUF")->required();
-  app.add_option("--image", image, "input image (PNG, JPEG, ...)")->required();
+  app.add_option("--image", images, "input image (PNG, JPEG, ...); repeat for several images (marker order)")
+      ->required()
+      ->allow_extra_args(false);
   app.add_option("-p,--prompt", prompt, "user prompt")->required();
   app.add_option("-n,--n-predict", n_predict, "tokens to generate (-1: until end of generation)");
   app.add_option("-t,--threads", threads, "threads (default: physical cores)")->check(CLI::NonNegativeNumber);
@@ -194,7 +199,7 @@ int body(int argc, char** argv) {
   }
   require_file(mmproj, "mmproj GGUF");
   require_file(model, "model GGUF");
-  require_file(image, "image");
+  for (const auto& image : images) require_file(image, "image");
   if (threads == 0) threads = ck::ThreadPool::physical_cores();
 
   const std::string bin = ck::bridge_tool::self_bin_dir();
@@ -239,9 +244,11 @@ int body(int argc, char** argv) {
     p->key = sha256_str(p->sha256 + tsha + tools_acc + mode + kVersion);
     p->dir = cache_root + "/" + p->key.substr(0, 32);
   }
+  json jimages = json::array();
+  for (const auto& image : images) jimages.push_back(file_info(image, ck::sha256_file_hex(image)));
   rep["inputs"] = {{"mmproj", file_info(mmproj, enc.sha256)},
                    {"model", file_info(model, dec.sha256)},
-                   {"image", file_info(image, ck::sha256_file_hex(image))},
+                   {"images", jimages},
                    {"prompt", prompt},
                    {"templates_sha256", tsha},
                    {"stage_tools_sha256", tools}};
@@ -287,59 +294,96 @@ int body(int argc, char** argv) {
   if (stop_after == "convert" || stop_after == "lower" || stop_after == "layout")
     return finish("stopped_after_" + stop_after);
 
-  // Encode.
-  const std::string prefix = work + "/prefix.bin", enc_json = work + "/encode.json";
+  // Encode: one ck-encode per image, in order.
+  std::vector<std::string> prefixes;
   {
-    auto r = run_stage(bin, "ck-encode", {"-m", enc.dir + "/plan", image, "-o", prefix, "--json", enc_json, "-t",
-                                          std::to_string(threads)}, "");
-    check_stage("ck-encode", r);
-    auto info = run_stage(bin, "ck-encode", {"--info", prefix}, work + "/info.json");
-    check_stage("ck-encode --info", info);
-    const json e = read_json(enc_json), i = read_json(work + "/info.json");
-    rep.set_timing("preprocess", e.value("preprocess_ms", 0.0));
-    rep.set_timing("encode", e.value("encode_ms", 0.0));
-    rep["contracts"]["bridge"] = i["meta"].value("bridge", json());
-    rep["prefix"] = {{"rows", i["rows"]},          {"row_width", i["row_width"]},
-                     {"n_embd", i["n_embd"]},      {"n_deepstack", i["n_deepstack"]},
-                     {"grid", i["grid"]},          {"image_size", {e["source"]["width"], e["source"]["height"]}},
-                     {"preprocessed_size", {e["preprocessed"]["width"], e["preprocessed"]["height"]}},
-                     {"data_bytes", i["data_bytes"]}};
-    rep["tokens_per_s"] = {{"encode", e.value("tokens_per_s", 0.0)}, {"decode", nullptr}};
+    json jprefix = json::array();
+    double pre_ms = 0, enc_ms = 0;
+    int64_t enc_tokens = 0;
+    for (size_t k = 0; k < images.size(); ++k) {
+      const std::string tag = std::to_string(k);
+      const std::string prefix = work + "/prefix." + tag + ".bin", enc_json = work + "/encode." + tag + ".json",
+                        info_json = work + "/info." + tag + ".json";
+      auto r = run_stage(bin, "ck-encode", {"-m", enc.dir + "/plan", images[k], "-o", prefix, "--json", enc_json,
+                                            "-t", std::to_string(threads)}, "");
+      check_stage("ck-encode", r);
+      auto info = run_stage(bin, "ck-encode", {"--info", prefix}, info_json);
+      check_stage("ck-encode --info", info);
+      const json e = read_json(enc_json), i = read_json(info_json);
+      pre_ms += e.value("preprocess_ms", 0.0);
+      enc_ms += e.value("encode_ms", 0.0);
+      enc_tokens += i["rows"].get<int64_t>();
+      if (k == 0) rep["contracts"]["bridge"] = i["meta"].value("bridge", json());
+      jprefix.push_back({{"image", k},
+                         {"file", fs::path(images[k]).filename().string()},
+                         {"rows", i["rows"]},
+                         {"row_width", i["row_width"]},
+                         {"n_embd", i["n_embd"]},
+                         {"n_deepstack", i["n_deepstack"]},
+                         {"grid", i["grid"]},
+                         {"image_size", {e["source"]["width"], e["source"]["height"]}},
+                         {"preprocessed_size", {e["preprocessed"]["width"], e["preprocessed"]["height"]}},
+                         {"data_bytes", i["data_bytes"]},
+                         {"timings_ms", {{"preprocess", e.value("preprocess_ms", 0.0)},
+                                         {"encode", e.value("encode_ms", 0.0)}}},
+                         {"tokens_per_s", e.value("tokens_per_s", 0.0)}});
+      prefixes.push_back(prefix);
+    }
+    rep["prefix"] = jprefix;
+    rep.set_timing("preprocess", pre_ms);
+    rep.set_timing("encode", enc_ms);
+    rep["token_counts"] = {{"encode", enc_tokens}, {"prefill", nullptr}, {"decode", nullptr}};
+    rep["tokens_per_s"] = {{"encode", enc_ms > 0 ? double(enc_tokens) * 1000.0 / enc_ms : 0.0},
+                           {"prefill", nullptr},
+                           {"decode", nullptr}};
   }
   if (stop_after == "encode") return finish("stopped_after_encode");
 
   // Decode: the prompt schedule first (prompt token ids), then the generation.
   const std::string dplan = dec.dir + "/plan";
+  std::vector<std::string> prefix_args;
+  for (const auto& p : prefixes) prefix_args.insert(prefix_args.end(), {"--prefix", p});
+  const auto decode_args = [&](std::vector<std::string> extra) {
+    std::vector<std::string> a = {"-m", dplan};
+    a.insert(a.end(), prefix_args.begin(), prefix_args.end());
+    a.insert(a.end(), {"-p", prompt});
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  };
   {
-    auto r = run_stage(bin, "ck-decode", {"-m", dplan, "--prefix", prefix, "-p", prompt, "--plan"},
-                       work + "/decode_plan.json");
+    auto r = run_stage(bin, "ck-decode", decode_args({"--plan"}), work + "/decode_plan.json");
     check_stage("ck-decode --plan", r);
     const json pl = read_json(work + "/decode_plan.json");
     rep["prompt"] = {{"text", prompt},
                      {"formatted", pl["formatted_prompt"]},
                      {"text_token_ids", pl["prompt_text_tokens"]},
                      {"n_prompt_tokens", pl["n_prompt_tokens"]},
-                     {"chunks", pl["chunks"]}};
+                     {"n_images", images.size()},
+                     {"segments", pl["chunks"]}};
   }
-  const std::string tokens = work + "/tokens.txt", answer = work + "/answer.txt";
-  auto r = run_stage(bin, "ck-decode", {"-m", dplan, "--prefix", prefix, "-p", prompt, "-n", std::to_string(n_predict),
-                                        "-t", std::to_string(threads), "--tokens-out", tokens}, answer);
+  const std::string tokens = work + "/tokens.txt", answer = work + "/answer.txt", stats = work + "/decode.json";
+  auto r = run_stage(bin, "ck-decode",
+                     decode_args({"-n", std::to_string(n_predict), "-t", std::to_string(threads), "--tokens-out",
+                                  tokens, "--json", stats}),
+                     answer);
   check_stage("ck-decode", r);
   std::string text = read_file(answer);
   if (!text.empty() && text.back() == '\n') text.pop_back();  // ck-decode ends its output with one newline
   const auto ids = read_ids(tokens);
-  // ck-decode's summary line: "... generated N tokens[ (end of generation)], X ms" (prompt + generation time).
-  double gen_ms = r.ms;
-  if (const auto p = r.err.rfind(", "); p != std::string::npos) gen_ms = std::atof(r.err.c_str() + p + 2);
-  const bool eog = r.err.find("(end of generation)") != std::string::npos;
+  const json st = read_json(stats);  // ck.decode_stats (tools/ck-decode --json)
+  if (st.value("format", "") != "ck.decode_stats" || st.value("version", 0) != 1)
+    ck::fail(stats, "not a ck.decode_stats version 1 document (ck-decode too old or too new?)");
   rep["output"] = {{"text", text},
                    {"token_ids", ids},
                    {"n_generated", ids.size()},
-                   {"stop_reason", eog ? "end_of_generation" : (int64_t(ids.size()) == n_predict ? "n_predict"
-                                                                                                 : "context_full")},
+                   {"stop_reason", st["stop_reason"]},
                    {"n_predict", n_predict}};
-  rep.set_timing("decode", gen_ms);
-  rep["tokens_per_s"]["decode"] = gen_ms > 0 ? double(ids.size()) * 1000.0 / gen_ms : 0.0;
+  rep.set_timing("prefill", st["prefill"]["ms"].get<double>());
+  rep.set_timing("decode", st["decode"]["ms"].get<double>());
+  rep["token_counts"]["prefill"] = st["prefill"]["n_tokens"];
+  rep["token_counts"]["decode"] = st["decode"]["n_tokens"];
+  rep["tokens_per_s"]["prefill"] = st["prefill"]["tokens_per_s"];
+  rep["tokens_per_s"]["decode"] = st["decode"]["tokens_per_s"];
   std::fwrite(text.data(), 1, text.size(), stdout);
   std::fputc('\n', stdout);
   return finish("ok");

@@ -98,9 +98,10 @@ class RuntimeBackend final : public dc::DecoderBackend {
     exec_->run(ro);
     if (in.n_outputs <= 0) return {};
     const rt::View out = exec_->view(p.outputs()[0]);
-    // The logits of the (single) output row; copied because the arena region is reused by the next run.
-    const float* row = out.ptr<const float>() + (in.n_outputs - 1) * out.cols();
-    logits_.assign(row, row + out.cols());
+    // The logits of the output rows (n_outputs x n_vocab, in out_ids order); copied because the arena region is
+    // reused by the next run.
+    const float* rows = out.ptr<const float>();
+    logits_.assign(rows, rows + in.n_outputs * out.cols());
     return logits_;
   }
 
