@@ -123,7 +123,7 @@ CK_TARGET_AVX2 void matmul_q8_0_avx2(int64_t i0, int64_t i1, int64_t n, int64_t 
     }
     for (; j < n; ++j) {  // last odd column (and every gemv): 8 rows at a time
       int64_t i = c0;
-      for (; i + 8 <= c1; i += 8) tile_q8_0_avx2<8, 1>(nb, A + i * lda, lda, B + j * ldb, ldb, C + j * ldc + i, ldc);
+      for (; i + 1 <= c1; i += 1) tile_q8_0_avx2<1, 1>(nb, A + i * lda, lda, B + j * ldb, ldb, C + j * ldc + i, ldc);
       for (; i < c1; ++i) tile_q8_0_avx2<1, 1>(nb, A + i * lda, lda, B + j * ldb, ldb, C + j * ldc + i, ldc);
     }
   }
