@@ -59,6 +59,7 @@ EncodeResult Encoder::encode(const image::RgbImage& img, const std::string& name
   ro.borrow = opt.borrow;
   ro.stop_at_missing = opt.stop_at_missing;
   ro.progress = opt.progress;
+  ro.profile = opt.profile;
   r.stats = exec_->run(ro);
   r.encode_ms = ms_since(t0);
 

@@ -21,6 +21,7 @@ struct EncodeOptions {
   DumpWriter* dump = nullptr;          // phase "encode"
   const DumpReader* borrow = nullptr;  // see RunOptions::borrow
   bool stop_at_missing = false;
+  Profile* profile = nullptr;          // per-kernel time (see RunOptions::profile)
   std::function<void(const Call&, size_t done, size_t total)> progress;
 };
 

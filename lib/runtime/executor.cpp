@@ -145,7 +145,13 @@ RunStats Executor::run(const RunOptions& opt) {
     if (bc.out.numel() == 0) {
       // nothing to compute (n_outputs = 0 rows in a prompt ubatch); still recorded, as ggml's callback does
     } else if (c.kernel_fn) {
-      c.kernel_fn->fn(bc, ex);
+      if (opt.profile) {
+        const auto tc = std::chrono::steady_clock::now();
+        c.kernel_fn->fn(bc, ex);
+        opt.profile->add(c.kernel, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - tc).count());
+      } else {
+        c.kernel_fn->fn(bc, ex);
+      }
       ++st.calls_run;
     } else {
       const DumpRecord* r = nullptr;

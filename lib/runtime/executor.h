@@ -15,6 +15,7 @@
 #include "dump/reader.h"
 #include "dump/writer.h"
 #include "runtime/kernel_table.h"
+#include "runtime/profile.h"
 #include "runtime/program.h"
 
 namespace ck::runtime {
@@ -29,6 +30,8 @@ struct RunOptions {
   std::string borrow_phase = "encode";
   // Stop (without error) before the first call whose kernel is missing; `stopped_at` tells where.
   bool stop_at_missing = false;
+  // Per-kernel wall time of the executed calls is added here (profile.h).
+  Profile* profile = nullptr;
 };
 
 struct RunStats {

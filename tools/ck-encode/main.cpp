@@ -48,7 +48,7 @@ int body(int argc, char** argv) {
   CLI::App app{"ck-encode: image -> ck.prefix (Qwen3-VL vision encoder, bit-identical to llama.cpp b10256)"};
   std::string image, model, out, shm, rm_shm, info_src, json_out, dump_dir, borrow_dir;
   int threads = 0, min_tokens = 0, max_tokens = 0;
-  bool overwrite_dump = false;
+  bool overwrite_dump = false, profile_flag = false;
   app.add_option("image", image, "input image (PNG, JPEG, BMP, GIF, ...); - = stdin");
   app.add_option("-m,--model", model, "encoder directory from ck-layout -o (default $CK_ENCODER)");
   app.add_option("-o,--output", out, "write the prefix to this file (atomic)");
@@ -61,6 +61,7 @@ int body(int argc, char** argv) {
   app.add_option("--image-max-tokens", max_tokens, "override the model's maximum image tokens (llama.cpp option)");
   app.add_option("--dump", dump_dir, "write every named activation to DIR (ck.dump, oracle names) for ck-diff");
   app.add_flag("--dump-overwrite", overwrite_dump, "replace an existing dump directory");
+  app.add_flag("--profile", profile_flag, "print time per kernel to stderr (also in --json as \"profile\")");
   app.add_option("--borrow", borrow_dir,
                  "bisecting aid: take the outputs of kernels this build lacks from this (oracle) dump");
   try {
@@ -108,6 +109,8 @@ int body(int argc, char** argv) {
   eo.max_tokens = max_tokens;
   eo.dump = dump ? &*dump : nullptr;
   eo.borrow = borrow ? &*borrow : nullptr;
+  ck::runtime::Profile profile;
+  if (profile_flag || !json_out.empty()) eo.profile = &profile;
   // Without a borrow source a missing kernel is fatal; with --dump, everything up to it is still recorded.
   eo.stop_at_missing = !borrow && dump;
   const bool tty = isatty(STDERR_FILENO);
@@ -154,9 +157,11 @@ int body(int argc, char** argv) {
     j["tokens_per_s"] = r.encode_ms > 0 ? double(r.info.rows) * 1000.0 / r.encode_ms : 0.0;
     j["calls_run"] = r.stats.calls_run;
     j["calls_borrowed"] = r.stats.calls_borrowed;
+    j["profile"] = profile.to_json();
     if (json_out == "-") std::fprintf(stderr, "%s\n", j.dump(2).c_str());
     else ck::write_text_file(json_out, j.dump(2) + "\n");
   }
+  if (profile_flag) std::fprintf(stderr, "%s", profile.to_table().c_str());
   if (dump) dump->commit();
   if (!out.empty()) ck::bridge::write_prefix_file(out, r.info, r.rows);
   else if (!shm.empty()) ck::bridge::write_prefix_shm(shm, r.info, r.rows);
