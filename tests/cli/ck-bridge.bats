@@ -26,20 +26,24 @@ bridge() { "$BR" --mmproj "$MM" --model "$TX" --image "$IMG" -p "Describe the im
 @test "a run prints text and writes a report with every documented key; the second run is cached" {
   run -0 bridge --cache-dir "$CACHE" --report r1.json
   [ -n "$output" ]
-  jq -e '.format == "ck.bridge_report" and .version == 1 and .status == "ok"' r1.json
+  jq -e '.format == "ck.bridge_report" and .version == 2 and .status == "ok"' r1.json
   jq -e 'has("tool") and has("mode") and has("threads") and has("isa") and has("inputs") and has("artifacts")
          and has("contracts") and has("prefix") and has("prompt") and has("output") and has("timings_ms")
-         and has("tokens_per_s")' r1.json
+         and has("token_counts") and has("tokens_per_s")' r1.json
   jq -e '.inputs.mmproj.sha256 | length == 64' r1.json
   jq -e '.inputs.model.sha256 | length == 64' r1.json
-  jq -e '.inputs.image.sha256 | length == 64' r1.json
+  jq -e '(.inputs.images | length) == 1 and (.inputs.images[0].sha256 | length == 64)' r1.json
   jq -e '.contracts.preprocess != null and .contracts.bridge != null and .contracts.chat != null' r1.json
-  jq -e '.prefix.rows == (.prefix.grid[0] * .prefix.grid[1]) and .prefix.row_width == .prefix.n_embd * (1 + .prefix.n_deepstack)' r1.json
-  jq -e '(.prompt.text_token_ids | length) > 0 and .prompt.n_prompt_tokens > 0' r1.json
+  jq -e '(.prefix | length) == 1 and .prefix[0].image == 0' r1.json
+  jq -e '.prefix[0] | .rows == (.grid[0] * .grid[1]) and .row_width == .n_embd * (1 + .n_deepstack)' r1.json
+  jq -e '(.prompt.text_token_ids | length) > 0 and .prompt.n_prompt_tokens > 0 and .prompt.n_images == 1' r1.json
+  jq -e '[.prompt.segments[].type] == ["text", "image", "text"]' r1.json
   jq -e '(.output.token_ids | length) == .output.n_generated and .output.n_generated <= 6' r1.json
   jq -e '.output.stop_reason | IN("end_of_generation", "n_predict", "context_full")' r1.json
-  jq -e '.timings_ms | [.convert, .lower, .layout, .preprocess, .encode, .decode] | all(. != null and . >= 0)' r1.json
-  jq -e '.tokens_per_s.encode > 0 and .tokens_per_s.decode >= 0' r1.json
+  jq -e '.timings_ms | [.convert, .lower, .layout, .preprocess, .encode, .prefill, .decode] | all(. != null and . >= 0)' r1.json
+  jq -e '.tokens_per_s.encode > 0 and .tokens_per_s.prefill > 0 and .tokens_per_s.decode >= 0' r1.json
+  jq -e '.token_counts.encode == .prefix[0].rows and .token_counts.prefill == .prompt.n_prompt_tokens' r1.json
+  jq -e '.token_counts.decode == .output.n_generated' r1.json
   jq -e '.threads == 1 and .mode == "strict" and (.isa | length) > 0' r1.json
   jq -e '.artifacts.cached == false and .artifacts.model.cached.convert == false' r1.json
   [ "$(jq -r .output.text r1.json)" = "$output" ]
@@ -66,7 +70,7 @@ bridge() { "$BR" --mmproj "$MM" --model "$TX" --image "$IMG" -p "Describe the im
   jq -e '.artifacts.model.cached | has("lower") | not' convert.json
   jq -e '.artifacts.model.cached | has("layout") | not' lower.json
   jq -e '.artifacts.model.cached.layout == false and .prefix == null' layout.json
-  jq -e '.prefix.rows > 0 and .timings_ms.encode > 0 and .prompt == null' encode.json
+  jq -e '.prefix[0].rows > 0 and .timings_ms.encode > 0 and .prompt == null and .timings_ms.prefill == null' encode.json
 }
 
 @test "missing input files: one line naming the file, exit 2, no report" {
