@@ -151,6 +151,19 @@ CK_TARGET_AVX2 void v_accum_avx2(const float* vt, const float* p, int64_t nt, in
   }
 }
 
+// p[t] = ggml_v_expf(kq[t] - M) in place, 8 lanes at a time; returns the sum of the chunks' hsums in double, in
+// chunk order (ggml_vec_soft_max_f32, AVX2 flavour).
+CK_TARGET_AVX2 double exp_tile_avx2(float* kq, float M) {
+  const __m256 vm = _mm256_set1_ps(M);
+  double sum = 0;
+  for (int64_t t = 0; t < kTile; t += 8) {
+    const __m256 p = detail::v_expf_avx2(_mm256_sub_ps(_mm256_loadu_ps(kq + t), vm));
+    _mm256_storeu_ps(kq + t, p);
+    sum += static_cast<double>(detail::hsum8_pairs02(p));
+  }
+  return sum;
+}
+
 // The tiled kernel for query rows i in [i0, i1) (at most kTile) of head h. Each K/V tile is converted to F32 once
 // and shared by all rows of the block (conversion is exact, so it does not matter who converts); every row then
 // runs exactly the per-row arithmetic described at the top, in the same order as a single row would.
@@ -214,10 +227,14 @@ __attribute__((always_inline)) inline void tiled_block(const FlashAttnShape& s, 
       }
       M[b] = Mnew;
       double sum = 0;
-      for (int64_t t = 0; t < kTile; t += 8) {
-        float p[8];
-        for (int z = 0; z < 8; ++z) p[z] = kq[t + z] = detail::v_expf_lane(kq[t + z] - Mnew);
-        sum += static_cast<double>(detail::hsum8_pairs02(p));
+      if constexpr (simd) {  // the same instructions as upstream's ggml_v_expf (AVX2) + hsum: no lane emulation
+        sum = exp_tile_avx2(kq, Mnew);
+      } else {
+        for (int64_t t = 0; t < kTile; t += 8) {
+          float p[8];
+          for (int z = 0; z < 8; ++z) p[z] = kq[t + z] = detail::v_expf_lane(kq[t + z] - Mnew);
+          sum += static_cast<double>(detail::hsum8_pairs02(p));
+        }
       }
       S[b] = static_cast<float>(static_cast<double>(S[b]) + sum);
       // Keys past the end have p = 0: fmaf(V, 0, O) = O for finite V, so they are left out.

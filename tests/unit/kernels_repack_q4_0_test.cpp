@@ -64,8 +64,8 @@ TEST(KernelsRepackQ4_0, MulMatMatchesGgml) {
         else std::memcpy(&y5[size_t(j * t.m + g)], &ys[size_t(j * t.m + g)], 32);
       }
     EXPECT_EQ(first_diff(ys.data(), want, bytes, 4), "") << t.c << " scalar";
-    if (kn::cpu_supports(kn::Isa::avx2)) EXPECT_EQ(first_diff(y2.data(), want, bytes, 4), "") << t.c << " avx2";
-    if (kn::cpu_supports(kn::Isa::avx512)) EXPECT_EQ(first_diff(y5.data(), want, bytes, 4), "") << t.c << " avx512";
+    if (kn::cpu_supports(kn::Isa::avx2)) { EXPECT_EQ(first_diff(y2.data(), want, bytes, 4), "") << t.c << " avx2"; }
+    if (kn::cpu_supports(kn::Isa::avx512)) { EXPECT_EQ(first_diff(y5.data(), want, bytes, 4), "") << t.c << " avx512"; }
   }
   EXPECT_GT(differs_from_vec_dot, 0) << "goldens do not exercise the repack path";
 }
@@ -79,7 +79,7 @@ TEST(KernelsRepackQ4_0, InterleavedLayoutMatchesGgml) {
     kn::repack_q4_0_8x8(t.m, t.k, t.wq(), packed.data());
     ASSERT_EQ(packed.size() * sizeof(kn::BlockQ4_0x8), t.w.size());
     EXPECT_EQ(fnv1a(packed.data(), t.w.size()), golden_u64("repack_q4_0", t.c + "/w_q4_0x8_fnv")) << t.c;
-    if (t.m * t.k <= 8192) EXPECT_EQ(first_diff(packed.data(), golden("repack_q4_0", t.c + "/w_q4_0x8"), t.w.size(), 1), "") << t.c;
+    if (t.m * t.k <= 8192) { EXPECT_EQ(first_diff(packed.data(), golden("repack_q4_0", t.c + "/w_q4_0x8"), t.w.size(), 1), "") << t.c; }
     std::vector<kn::BlockQ8_0x4> x4;
     if (t.n >= 4) {
       x4.resize(size_t(t.kb));
@@ -96,7 +96,7 @@ TEST(KernelsRepackQ4_0, InterleavedLayoutMatchesGgml) {
           kn::gemv_q4_0_8x8_avx2(t.k, packed.data() + g * t.kb, t.xq.data() + j * t.kb, &gv2[size_t(j * t.m + 8 * g)]);
       }
     EXPECT_EQ(first_diff(gv.data(), want, gv.size() * 4, 4), "") << t.c << " gemv scalar (all rows)";
-    if (kn::cpu_supports(kn::Isa::avx2)) EXPECT_EQ(first_diff(gv2.data(), want, gv2.size() * 4, 4), "") << t.c << " gemv avx2";
+    if (kn::cpu_supports(kn::Isa::avx2)) { EXPECT_EQ(first_diff(gv2.data(), want, gv2.size() * 4, 4), "") << t.c << " gemv avx2"; }
     if (t.n >= 4) {  // rows 0..3 through the gemm model on the 4x8-interleaved activations
       std::vector<float> gm(size_t(4 * t.m));
       for (int64_t g = 0; g < t.m / 8; ++g) kn::gemm_q4_0_8x8_scalar(t.k, packed.data() + g * t.kb, x4.data(), &gm[size_t(8 * g)], t.m);
