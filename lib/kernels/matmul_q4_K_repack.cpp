@@ -14,7 +14,9 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "core/half.h"
 #include "core/thread_pool.h"
@@ -100,20 +102,155 @@ CK_TARGET_AVX2 float gemm_q4_K_avx2(int64_t k, const BlockQ4_K* x, const BlockQ8
   return q4_K_repack_one<true, block_sums_avx2>(k, x, y);
 }
 
+// ---- 8-row tiles (AVX2) ------------------------------------------------------------------------------------------
+// Eight weight rows at once, one float lane per row (the layout ggml's block_q4_Kx8 kernels compute in), for RN
+// activation rows. The integer sums S_sb / M_sb are exact whatever the summation order, so they are formed with
+// the scale folded into madd_epi16 and an 8-row transpose-add; the float steps per lane are exactly the per-output
+// ones above: ds = fp16(w.d) * a.d, dm = fp16(w.dmin) * a.d, fma((float)S, ds, acc), fma((float)M, dm, accm) per
+// sub-block pair (gemm) or per super-block (gemv), result acc - accm.
+namespace {
+CK_TARGET_AVX2 inline __m256i hsum8x8_i32(const __m256i p[8]) {
+  const __m256i a01 = _mm256_hadd_epi32(p[0], p[1]), a23 = _mm256_hadd_epi32(p[2], p[3]);
+  const __m256i a45 = _mm256_hadd_epi32(p[4], p[5]), a67 = _mm256_hadd_epi32(p[6], p[7]);
+  const __m256i b0 = _mm256_hadd_epi32(a01, a23), b1 = _mm256_hadd_epi32(a45, a67);
+  return _mm256_add_epi32(_mm256_permute2x128_si256(b0, b1, 0x20), _mm256_permute2x128_si256(b0, b1, 0x31));
+}
+
+// Scales and mins of a Q4_K super-block as 16 bytes (8 scales, then 8 mins): get_scale_min_k4 for j = 0..7 done
+// on 32-bit words (the kmask trick of ggml's x86 kernels).
+inline void scales_mins_k4(const uint8_t* q, uint32_t u[4]) {
+  constexpr uint32_t kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
+  std::memcpy(u, q, 12);
+  u[3] = ((u[2] >> 4) & kmask2) | (((u[1] >> 6) & kmask3) << 4);
+  const uint32_t uaux = u[1] & kmask1;
+  u[1] = (u[2] & kmask2) | (((u[0] >> 6) & kmask3) << 4);
+  u[2] = uaux;
+  u[0] &= kmask1;
+}
+
+template <bool kGemm, int RN>
+CK_TARGET_AVX2 void tile8_q4_K_avx2(int64_t nb, const BlockQ4_K* A, int64_t lda, const BlockQ8_K* B, int64_t ldb,
+                                    float* C, int64_t ldc, const BlockQ4_K* pf) {
+  __m256 acc[RN], accm[RN];
+  for (int j = 0; j < RN; ++j) acc[j] = accm[j] = _mm256_setzero_ps();
+  const __m256i m4 = _mm256_set1_epi8(0xF);
+  alignas(32) __m256i lo[4][8], hi[4][8];  // nibbles [sub-block pair][row] (shared by the RN columns)
+  alignas(32) int16_t sc[8][8];            // [row][sub-block] 6-bit scales
+  __m128i mins[8];                          // per row: 8 mins as int16
+  alignas(16) uint16_t dh[8], mh[8];
+  for (int64_t b = 0; b < nb; ++b) {
+    for (int r = 0; r < 8; ++r) {
+      const BlockQ4_K& x = A[r * lda + b];
+      if (pf) {  // the same block of the next 8-row tile: one tile ahead of the loads (no effect on results)
+        const char* q = reinterpret_cast<const char*>(&pf[r * lda + b]);
+        _mm_prefetch(q, _MM_HINT_T0);
+        _mm_prefetch(q + 64, _MM_HINT_T0);
+        _mm_prefetch(q + 128, _MM_HINT_T0);
+      }
+      dh[r] = x.d, mh[r] = x.dmin;
+      alignas(16) uint32_t u[4];
+      scales_mins_k4(x.scales, u);
+      const __m128i sm = _mm_load_si128(reinterpret_cast<const __m128i*>(u));
+      _mm_store_si128(reinterpret_cast<__m128i*>(sc[r]), _mm_cvtepu8_epi16(sm));
+      mins[r] = _mm_cvtepu8_epi16(_mm_srli_si128(sm, 8));
+      if constexpr (RN > 1)
+        for (int sb = 0; sb < 4; ++sb) {
+          const __m256i q4 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.qs + 32 * sb));
+          lo[sb][r] = _mm256_and_si256(q4, m4);
+          hi[sb][r] = _mm256_and_si256(_mm256_srli_epi16(q4, 4), m4);
+        }
+    }
+    const __m256 dw = _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(dh)));
+    const __m256 mw = _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(mh)));
+    for (int j = 0; j < RN; ++j) {
+      const BlockQ8_K& y = B[j * ldb + b];
+      const __m256 yd = _mm256_set1_ps(y.d);
+      const __m256 ds = _mm256_mul_ps(dw, yd), dm = _mm256_mul_ps(mw, yd);
+      // M_sb of the 8 rows: madd(mins, Q) gives m_{2sb} Q_{2sb} + m_{2sb+1} Q_{2sb+1} per row, then a 4x4
+      // transpose per 128-bit half (rows r | r+4). Q_t = bsums[2t] + bsums[2t+1] (sub-block t's q8 sum).
+      const __m128i Q = _mm_hadd_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(y.bsums)),
+                                       _mm_loadu_si128(reinterpret_cast<const __m128i*>(y.bsums + 8)));
+      __m256i X[4];
+      for (int r = 0; r < 4; ++r)
+        X[r] = _mm256_set_m128i(_mm_madd_epi16(mins[r + 4], Q), _mm_madd_epi16(mins[r], Q));
+      const __m256i t0 = _mm256_unpacklo_epi32(X[0], X[1]), t1 = _mm256_unpackhi_epi32(X[0], X[1]);
+      const __m256i t2 = _mm256_unpacklo_epi32(X[2], X[3]), t3 = _mm256_unpackhi_epi32(X[2], X[3]);
+      const __m256i Msb[4] = {_mm256_unpacklo_epi64(t0, t2), _mm256_unpackhi_epi64(t0, t2),
+                              _mm256_unpacklo_epi64(t1, t3), _mm256_unpackhi_epi64(t1, t3)};
+      __m256i Ssum = _mm256_setzero_si256();
+      for (int sb = 0; sb < 4; ++sb) {
+        const __m256i q8l = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y.qs + 64 * sb));
+        const __m256i q8h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y.qs + 64 * sb + 32));
+        __m256i p[8];
+        for (int r = 0; r < 8; ++r) {
+          __m256i l, h;
+          if constexpr (RN > 1) {
+            l = lo[sb][r], h = hi[sb][r];
+          } else {
+            const __m256i q4 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(A[r * lda + b].qs + 32 * sb));
+            l = _mm256_and_si256(q4, m4), h = _mm256_and_si256(_mm256_srli_epi16(q4, 4), m4);
+          }
+          p[r] = _mm256_add_epi32(_mm256_madd_epi16(_mm256_set1_epi16(sc[r][2 * sb]), _mm256_maddubs_epi16(l, q8l)),
+                                  _mm256_madd_epi16(_mm256_set1_epi16(sc[r][2 * sb + 1]), _mm256_maddubs_epi16(h, q8h)));
+        }
+        const __m256i S = hsum8x8_i32(p);
+        if constexpr (kGemm) {
+          acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(S), ds, acc[j]);
+          accm[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(Msb[sb]), dm, accm[j]);
+        } else {
+          Ssum = _mm256_add_epi32(Ssum, S);
+        }
+      }
+      if constexpr (!kGemm) {
+        const __m256i Msum = _mm256_add_epi32(_mm256_add_epi32(Msb[0], Msb[1]), _mm256_add_epi32(Msb[2], Msb[3]));
+        acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(Ssum), ds, acc[j]);
+        accm[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(Msum), dm, accm[j]);
+      }
+    }
+  }
+  for (int j = 0; j < RN; ++j) _mm256_storeu_ps(C + j * ldc, _mm256_sub_ps(acc[j], accm[j]));
+}
+
+// Weight rows [r0, r1) (r1 - r0 a multiple of 8) x all n activation rows, rows in L2-sized chunks.
+CK_TARGET_AVX2 void matmul_q4_K_repack_avx2(int64_t r0, int64_t r1, int64_t n, int64_t k, const BlockQ4_K* A,
+                                            int64_t lda, const BlockQ8_K* B, int64_t ldb, float* C, int64_t ldc) {
+  const int64_t nb = k / QK_K, n_gemm = n - n % 4;
+  const int64_t chunk = std::max<int64_t>(8, (int64_t(128) << 10) / std::max<int64_t>(1, nb * 144) / 8 * 8);
+  for (int64_t c0 = r0; c0 < r1; c0 += chunk) {
+    const int64_t c1 = std::min(r1, c0 + chunk);
+    for (int64_t j = 0; j < n_gemm; j += 4)
+      for (int64_t i = c0; i < c1; i += 8)
+        tile8_q4_K_avx2<true, 4>(nb, A + i * lda, lda, B + j * ldb, ldb, C + j * ldc + i, ldc,
+                                 i + 8 < c1 ? A + (i + 8) * lda : nullptr);
+    for (int64_t j = n_gemm; j < n; ++j)
+      for (int64_t i = c0; i < c1; i += 8)
+        tile8_q4_K_avx2<false, 1>(nb, A + i * lda, lda, B + j * ldb, ldb, C + j * ldc + i, ldc,
+                                  i + 8 < c1 ? A + (i + 8) * lda : nullptr);
+  }
+}
+}  // namespace
+
 void matmul_q4_K_repack(int64_t m, int64_t n, int64_t k, const BlockQ4_K* A, int64_t lda, const BlockQ8_K* B,
                         int64_t ldb, float* C, int64_t ldc, int ith, int nth) {
-  const auto [i0, i1] = split_range(static_cast<size_t>(m), ith, nth);
   const bool simd = active_isa() >= Isa::avx2;
   const int64_t n_gemm = n - n % 4;
+  // Threads take whole 8-row tiles; the m % 8 leftover rows (not a repack shape upstream) go to the last thread.
+  const auto [t0, t1] = split_range(static_cast<size_t>(m / 8), ith, nth);
+  int64_t i0 = int64_t(t0) * 8, i1 = int64_t(t1) * 8;
+  if (simd) {
+    matmul_q4_K_repack_avx2(i0, i1, n, k, A, lda, B, ldb, C, ldc);
+    i0 = i1;
+  }
+  if (ith == nth - 1) i1 = m;
   for (int64_t j = 0; j < n; ++j) {
     const bool gemm = j < n_gemm;
-    for (size_t i = i0; i < i1; ++i) {
+    for (int64_t i = i0; i < i1; ++i) {
       const BlockQ4_K* x = A + i * lda;
       const BlockQ8_K* y = B + j * ldb;
       float r;
       if (simd) r = gemm ? gemm_q4_K_avx2(k, x, y) : gemv_q4_K_avx2(k, x, y);
       else r = gemm ? gemm_q4_K_scalar(k, x, y) : gemv_q4_K_scalar(k, x, y);
-      C[j * ldc + static_cast<int64_t>(i)] = r;
+      C[j * ldc + i] = r;
     }
   }
 }
