@@ -151,6 +151,34 @@ CK_TARGET_AVX2 void v_accum_avx2(const float* vt, const float* p, int64_t nt, in
   }
 }
 
+// kq[t] = kq[t] * scale (+ m32[t]), -inf for t >= nt; returns the tile maximum. The sequential scalar maximum
+// (tmax = tmax > x ? tmax : x) equals an 8-lane _mm256_max_ps reduction whenever no score is NaN; a tile holding a
+// NaN takes the sequential loop, so the result is the same in every case.
+CK_TARGET_AVX2 float score_tile_avx2(float* kq, float scale, int64_t nt, const float* m32) {
+  const __m256 vs = _mm256_set1_ps(scale), ninf = _mm256_set1_ps(-INFINITY);
+  __m256 mx = ninf, nan = _mm256_setzero_ps();
+  for (int64_t t = 0; t < kTile; t += 8) {
+    __m256 x = _mm256_mul_ps(_mm256_loadu_ps(kq + t), vs);
+    if (t + 8 > nt) {
+      const __m256 idx = _mm256_add_ps(_mm256_set1_ps(float(t)), _mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7));
+      x = _mm256_blendv_ps(x, ninf, _mm256_cmp_ps(idx, _mm256_set1_ps(float(nt)), _CMP_GE_OQ));
+    }
+    if (m32) x = _mm256_add_ps(x, _mm256_loadu_ps(m32 + t));
+    _mm256_storeu_ps(kq + t, x);
+    nan = _mm256_or_ps(nan, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+    mx = _mm256_max_ps(mx, x);
+  }
+  if (_mm256_movemask_ps(nan)) {
+    float tmax = -INFINITY;
+    for (int64_t t = 0; t < kTile; ++t) tmax = tmax > kq[t] ? tmax : kq[t];
+    return tmax;
+  }
+  __m128 m = _mm_max_ps(_mm256_castps256_ps128(mx), _mm256_extractf128_ps(mx, 1));
+  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+  m = _mm_max_ss(m, _mm_movehdup_ps(m));
+  return _mm_cvtss_f32(m);
+}
+
 // p[t] = ggml_v_expf(kq[t] - M) in place, 8 lanes at a time; returns the sum of the chunks' hsums in double, in
 // chunk order (ggml_vec_soft_max_f32, AVX2 flavour).
 CK_TARGET_AVX2 double exp_tile_avx2(float* kq, float M) {
@@ -164,17 +192,73 @@ CK_TARGET_AVX2 double exp_tile_avx2(float* kq, float M) {
   return sum;
 }
 
+// Two query rows at once with AVX-512 (the keys of a tile are 4 zmm per row, so two rows give the 8 independent
+// accumulator chains the FMA pipes need). Per lane the same fmaf chains as kq_tile_avx2 / v_accum_avx2.
+CK_TARGET_AVX512 void kq_tile2_avx512(const float* kt, const float* pq0, const float* pq1, int64_t DK, float* kq0,
+                                      float* kq1) {
+  __m512 a0[kTile / 16], a1[kTile / 16];
+  for (int j = 0; j < kTile / 16; ++j) a0[j] = a1[j] = _mm512_setzero_ps();
+  for (int64_t d = 0; d < DK; ++d) {
+    const __m512 q0 = _mm512_set1_ps(pq0[d]), q1 = _mm512_set1_ps(pq1[d]);
+    for (int j = 0; j < kTile / 16; ++j) {
+      const __m512 kv = _mm512_loadu_ps(kt + d * kTile + 16 * j);
+      a0[j] = _mm512_fmadd_ps(kv, q0, a0[j]);
+      a1[j] = _mm512_fmadd_ps(kv, q1, a1[j]);
+    }
+  }
+  for (int j = 0; j < kTile / 16; ++j) {
+    _mm512_storeu_ps(kq0 + 16 * j, a0[j]);
+    _mm512_storeu_ps(kq1 + 16 * j, a1[j]);
+  }
+}
+// out_r[d] = fmaf(vt[t][d], p_r[t], out_r[d]) for t = 0..nt-1 in order, for rows r = 0, 1 and NC*16 columns
+// starting at column d0 (accumulators in registers: NC is a compile-time count).
+template <int NC>
+CK_TARGET_AVX512 inline void v_accum2_cols_avx512(const float* vt, const float* p0, const float* p1, int64_t nt,
+                                                  int64_t DV, int64_t d0, float* out0, float* out1) {
+  __m512 a0[NC], a1[NC];
+  for (int j = 0; j < NC; ++j) {
+    a0[j] = _mm512_loadu_ps(out0 + d0 + 16 * j);
+    a1[j] = _mm512_loadu_ps(out1 + d0 + 16 * j);
+  }
+  for (int64_t t = 0; t < nt; ++t) {
+    const __m512 w0 = _mm512_set1_ps(p0[t]), w1 = _mm512_set1_ps(p1[t]);
+    const float* vr = vt + t * DV + d0;
+    for (int j = 0; j < NC; ++j) {
+      const __m512 vv = _mm512_loadu_ps(vr + 16 * j);
+      a0[j] = _mm512_fmadd_ps(vv, w0, a0[j]);
+      a1[j] = _mm512_fmadd_ps(vv, w1, a1[j]);
+    }
+  }
+  for (int j = 0; j < NC; ++j) {
+    _mm512_storeu_ps(out0 + d0 + 16 * j, a0[j]);
+    _mm512_storeu_ps(out1 + d0 + 16 * j, a1[j]);
+  }
+}
+// DV % 16 == 0.
+CK_TARGET_AVX512 void v_accum2_avx512(const float* vt, const float* p0, const float* p1, int64_t nt, int64_t DV,
+                                      float* out0, float* out1) {
+  int64_t d0 = 0;
+  for (; d0 + 64 <= DV; d0 += 64) v_accum2_cols_avx512<4>(vt, p0, p1, nt, DV, d0, out0, out1);
+  for (; d0 < DV; d0 += 16) v_accum2_cols_avx512<1>(vt, p0, p1, nt, DV, d0, out0, out1);
+}
+
+enum class TiledSimd { scalar, avx2, avx512_pairs };
+
 // The tiled kernel for query rows i in [i0, i1) (at most kTile) of head h. Each K/V tile is converted to F32 once
 // and shared by all rows of the block (conversion is exact, so it does not matter who converts); every row then
-// runs exactly the per-row arithmetic described at the top, in the same order as a single row would.
-template <CvtRow cvt, bool simd>
+// runs exactly the per-row arithmetic described at the top, in the same order as a single row would. With
+// avx512_pairs, rows go two at a time through the score and V loops (each row's lanes unchanged).
+template <CvtRow cvt, TiledSimd simd>
 __attribute__((always_inline)) inline void tiled_block(const FlashAttnShape& s, const float* q, const uint16_t* k,
                                                        const uint16_t* v, const uint16_t* mask, int64_t h, int64_t i0,
                                                        int64_t i1, float* out0, int64_t out_stride) {
+  constexpr bool vec = simd != TiledSimd::scalar;
+  constexpr int64_t step = simd == TiledSimd::avx512_pairs ? 2 : 1;
   const int64_t DK = s.DK, DV = s.DV, g = h / (s.H / s.Hk), nb = i1 - i0;
   std::vector<float> kt(static_cast<size_t>(DK * kTile)), vt(static_cast<size_t>(kTile * DV)),
       krow(static_cast<size_t>(DK));
-  float M[kTile], S[kTile], kq[kTile], m32[kTile];
+  float M[kTile], S[kTile], kq[2][kTile], m32[2][kTile];
   for (int64_t b = 0; b < nb; ++b) {
     M[b] = -INFINITY;
     S[b] = 0.0f;
@@ -184,18 +268,24 @@ __attribute__((always_inline)) inline void tiled_block(const FlashAttnShape& s, 
   for (int64_t ic = 0; ic < s.KV; ic += kTile) {
     const int64_t nt = s.KV - ic < kTile ? s.KV - ic : kTile;
     bool converted = false;
-    for (int64_t b = 0; b < nb; ++b) {
-      const int64_t i = i0 + b;
-      const float* pq = q + i * s.q_si + h * s.q_sh;
-      const uint16_t* mp = mask ? mask + i * s.mask_si : nullptr;
-      float* out = out0 + b * out_stride;
-      bool any = !mp;
-      for (int64_t t = 0; t < kTile; ++t) {
-        m32[t] = t < nt ? (mp ? 1.0f * fp16_to_fp32(mp[ic + t]) : 0.0f) : -INFINITY;
-        any = any || (t < nt && m32[t] != -INFINITY);
+    for (int64_t b0 = 0; b0 < nb; b0 += step) {
+      const int64_t nr = nb - b0 < step ? nb - b0 : step;
+      bool active[2] = {false, false};
+      const float* pq[2] = {nullptr, nullptr};
+      const uint16_t* mp[2] = {nullptr, nullptr};
+      for (int64_t r = 0; r < nr; ++r) {
+        const int64_t i = i0 + b0 + r;
+        pq[r] = q + i * s.q_si + h * s.q_sh;
+        mp[r] = mask ? mask + i * s.mask_si : nullptr;
+        bool any = !mp[r];
+        for (int64_t t = 0; t < kTile; ++t) {
+          m32[r][t] = t < nt ? (mp[r] ? 1.0f * fp16_to_fp32(mp[r][ic + t]) : 0.0f) : -INFINITY;
+          any = any || (t < nt && m32[r][t] != -INFINITY);
+        }
+        active[r] = any;  // a fully masked tile leaves the row unchanged (upstream skips or zeroes it)
       }
-      if (!any) continue;  // a fully masked tile leaves the row unchanged (upstream skips or zeroes it)
-      if (!converted) {    // K transposed to [d][t] (zero past the end), V as [t][d]
+      if (!active[0] && !active[1]) continue;
+      if (!converted) {  // K transposed to [d][t] (zero past the end), V as [t][d]
         for (int64_t t = 0; t < nt; ++t) {
           cvt(k + (ic + t) * s.k_sj + g * s.k_sg, krow.data(), DK);
           for (int64_t d = 0; d < DK; ++d) kt[d * kTile + t] = krow[d];
@@ -205,44 +295,73 @@ __attribute__((always_inline)) inline void tiled_block(const FlashAttnShape& s, 
         for (int64_t t = 0; t < nt; ++t) cvt(v + (ic + t) * s.v_sj + g * s.v_sg, vt.data() + t * DV, DV);
         converted = true;
       }
-      if constexpr (simd) {
-        kq_tile_avx2(kt.data(), pq, DK, kq);
+      // scores
+      if (simd == TiledSimd::avx512_pairs && nr == 2 && active[0] && active[1]) {
+        kq_tile2_avx512(kt.data(), pq[0], pq[1], DK, kq[0], kq[1]);
       } else {
-        for (int64_t t = 0; t < kTile; ++t) kq[t] = 0.0f;
-        for (int64_t d = 0; d < DK; ++d)
-          for (int64_t t = 0; t < kTile; ++t) kq[t] = std::fmaf(kt[d * kTile + t], pq[d], kq[t]);
-      }
-      for (int64_t t = 0; t < kTile; ++t) kq[t] = kq[t] * s.scale;
-      for (int64_t t = nt; t < kTile; ++t) kq[t] = -INFINITY;
-      if (mp)
-        for (int64_t t = 0; t < kTile; ++t) kq[t] = kq[t] + m32[t];
-      float tmax = -INFINITY;
-      for (int64_t t = 0; t < kTile; ++t) tmax = tmax > kq[t] ? tmax : kq[t];
-      if (tmax == -INFINITY) continue;
-      const float Mnew = fmaxf(M[b], tmax);
-      if (Mnew > M[b]) {
-        const float ms = expf(M[b] - Mnew);
-        for (int64_t d = 0; d < DV; ++d) out[d] *= ms;
-        S[b] *= ms;
-      }
-      M[b] = Mnew;
-      double sum = 0;
-      if constexpr (simd) {  // the same instructions as upstream's ggml_v_expf (AVX2) + hsum: no lane emulation
-        sum = exp_tile_avx2(kq, Mnew);
-      } else {
-        for (int64_t t = 0; t < kTile; t += 8) {
-          float p[8];
-          for (int z = 0; z < 8; ++z) p[z] = kq[t + z] = detail::v_expf_lane(kq[t + z] - Mnew);
-          sum += static_cast<double>(detail::hsum8_pairs02(p));
+        for (int64_t r = 0; r < nr; ++r) {
+          if (!active[r]) continue;
+          if constexpr (vec) {
+            kq_tile_avx2(kt.data(), pq[r], DK, kq[r]);
+          } else {
+            for (int64_t t = 0; t < kTile; ++t) kq[r][t] = 0.0f;
+            for (int64_t d = 0; d < DK; ++d)
+              for (int64_t t = 0; t < kTile; ++t) kq[r][t] = std::fmaf(kt[d * kTile + t], pq[r][d], kq[r][t]);
+          }
         }
       }
-      S[b] = static_cast<float>(static_cast<double>(S[b]) + sum);
-      // Keys past the end have p = 0: fmaf(V, 0, O) = O for finite V, so they are left out.
-      if constexpr (simd) {
-        v_accum_avx2(vt.data(), kq, nt, DV, out);
+      // online softmax per row; kq[r] becomes the probabilities p
+      for (int64_t r = 0; r < nr; ++r) {
+        if (!active[r]) continue;
+        const int64_t b = b0 + r;
+        float* out = out0 + b * out_stride;
+        float tmax = -INFINITY;
+        if constexpr (vec) {
+          tmax = score_tile_avx2(kq[r], s.scale, nt, mp[r] ? m32[r] : nullptr);
+        } else {
+          for (int64_t t = 0; t < kTile; ++t) kq[r][t] = kq[r][t] * s.scale;
+          for (int64_t t = nt; t < kTile; ++t) kq[r][t] = -INFINITY;
+          if (mp[r])
+            for (int64_t t = 0; t < kTile; ++t) kq[r][t] = kq[r][t] + m32[r][t];
+          for (int64_t t = 0; t < kTile; ++t) tmax = tmax > kq[r][t] ? tmax : kq[r][t];
+        }
+        if (tmax == -INFINITY) {
+          active[r] = false;
+          continue;
+        }
+        const float Mnew = fmaxf(M[b], tmax);
+        if (Mnew > M[b]) {
+          const float ms = expf(M[b] - Mnew);
+          for (int64_t d = 0; d < DV; ++d) out[d] *= ms;
+          S[b] *= ms;
+        }
+        M[b] = Mnew;
+        double sum = 0;
+        if constexpr (vec) {  // the same instructions as upstream's ggml_v_expf (AVX2) + hsum: no lane emulation
+          sum = exp_tile_avx2(kq[r], Mnew);
+        } else {
+          for (int64_t t = 0; t < kTile; t += 8) {
+            float p[8];
+            for (int z = 0; z < 8; ++z) p[z] = kq[r][t + z] = detail::v_expf_lane(kq[r][t + z] - Mnew);
+            sum += static_cast<double>(detail::hsum8_pairs02(p));
+          }
+        }
+        S[b] = static_cast<float>(static_cast<double>(S[b]) + sum);
+      }
+      // O += V p. Keys past the end have p = 0: fmaf(V, 0, O) = O for finite V, so they are left out.
+      if (simd == TiledSimd::avx512_pairs && nr == 2 && active[0] && active[1]) {
+        v_accum2_avx512(vt.data(), kq[0], kq[1], nt, DV, out0 + b0 * out_stride, out0 + (b0 + 1) * out_stride);
       } else {
-        for (int64_t t = 0; t < nt; ++t)
-          for (int64_t d = 0; d < DV; ++d) out[d] = std::fmaf(vt[t * DV + d], kq[t], out[d]);
+        for (int64_t r = 0; r < nr; ++r) {
+          if (!active[r]) continue;
+          float* out = out0 + (b0 + r) * out_stride;
+          if constexpr (vec) {
+            v_accum_avx2(vt.data(), kq[r], nt, DV, out);
+          } else {
+            for (int64_t t = 0; t < nt; ++t)
+              for (int64_t d = 0; d < DV; ++d) out[d] = std::fmaf(vt[t * DV + d], kq[r][t], out[d]);
+          }
+        }
       }
     }
   }
@@ -266,21 +385,27 @@ CK_TARGET_AVX2 void flash_attn_row_one_chunk_avx2(const FlashAttnShape& s, const
 }
 void flash_attn_row_tiled_scalar(const FlashAttnShape& s, const float* q, const uint16_t* k, const uint16_t* v,
                                  const uint16_t* mask, int64_t i, int64_t h, float* out) {
-  tiled_block<fp16_to_fp32_row_scalar, false>(s, q, k, v, mask, h, i, i + 1, out, 0);
+  tiled_block<fp16_to_fp32_row_scalar, TiledSimd::scalar>(s, q, k, v, mask, h, i, i + 1, out, 0);
 }
 CK_TARGET_AVX2 void flash_attn_row_tiled_avx2(const FlashAttnShape& s, const float* q, const uint16_t* k,
                                               const uint16_t* v, const uint16_t* mask, int64_t i, int64_t h,
                                               float* out) {
-  tiled_block<fp16_to_fp32_row_avx2, true>(s, q, k, v, mask, h, i, i + 1, out, 0);
+  tiled_block<fp16_to_fp32_row_avx2, TiledSimd::avx2>(s, q, k, v, mask, h, i, i + 1, out, 0);
 }
 void flash_attn_block_tiled_scalar(const FlashAttnShape& s, const float* q, const uint16_t* k, const uint16_t* v,
                                    const uint16_t* mask, int64_t h, int64_t i0, int64_t i1, float* out) {
-  tiled_block<fp16_to_fp32_row_scalar, false>(s, q, k, v, mask, h, i0, i1, out + (i0 * s.H + h) * s.DV, s.H * s.DV);
+  tiled_block<fp16_to_fp32_row_scalar, TiledSimd::scalar>(s, q, k, v, mask, h, i0, i1, out + (i0 * s.H + h) * s.DV, s.H * s.DV);
 }
 CK_TARGET_AVX2 void flash_attn_block_tiled_avx2(const FlashAttnShape& s, const float* q, const uint16_t* k,
                                                 const uint16_t* v, const uint16_t* mask, int64_t h, int64_t i0,
                                                 int64_t i1, float* out) {
-  tiled_block<fp16_to_fp32_row_avx2, true>(s, q, k, v, mask, h, i0, i1, out + (i0 * s.H + h) * s.DV, s.H * s.DV);
+  tiled_block<fp16_to_fp32_row_avx2, TiledSimd::avx2>(s, q, k, v, mask, h, i0, i1, out + (i0 * s.H + h) * s.DV, s.H * s.DV);
+}
+CK_TARGET_AVX512 void flash_attn_block_tiled_avx512(const FlashAttnShape& s, const float* q, const uint16_t* k,
+                                                    const uint16_t* v, const uint16_t* mask, int64_t h, int64_t i0,
+                                                    int64_t i1, float* out) {
+  tiled_block<fp16_to_fp32_row_avx2, TiledSimd::avx512_pairs>(s, q, k, v, mask, h, i0, i1,
+                                                              out + (i0 * s.H + h) * s.DV, s.H * s.DV);
 }
 void flash_attn_row_split_kv_scalar(const FlashAttnShape& s, const float* q, const uint16_t* k, const uint16_t* v,
                                     const uint16_t* mask, int64_t i, int64_t h, int kv_chunks, float* out) {
@@ -296,6 +421,7 @@ void flash_attn_ext(const FlashAttnShape& s, const float* q, const uint16_t* k, 
                     const uint16_t* mask, float* out, int kv_chunks, int ith, int nth) {
   const FlashAttnPath path = flash_attn_path(s);
   const bool simd = active_isa() >= Isa::avx2;
+  const bool pairs = active_isa() >= Isa::avx512 && s.DV % 16 == 0;
   if (path == FlashAttnPath::tiled) {
     // Work items head-major (h * N + i): a thread's range is cut into blocks of up to kTile rows of one head,
     // which share the converted K/V tiles. Who computes a row never changes how it is computed.
@@ -304,7 +430,8 @@ void flash_attn_ext(const FlashAttnShape& s, const float* q, const uint16_t* k, 
       const int64_t h = r / s.N, i0 = r % s.N;
       int64_t i1 = i0 + kTile < s.N ? i0 + kTile : s.N;
       if (i1 - i0 > static_cast<int64_t>(r1) - r) i1 = i0 + (static_cast<int64_t>(r1) - r);
-      if (simd) flash_attn_block_tiled_avx2(s, q, k, v, mask, h, i0, i1, out);
+      if (pairs) flash_attn_block_tiled_avx512(s, q, k, v, mask, h, i0, i1, out);
+      else if (simd) flash_attn_block_tiled_avx2(s, q, k, v, mask, h, i0, i1, out);
       else flash_attn_block_tiled_scalar(s, q, k, v, mask, h, i0, i1, out);
       r += i1 - i0;
     }

@@ -46,6 +46,9 @@ void flash_attn_block_tiled_scalar(const FlashAttnShape& s, const float* q, cons
                                    const uint16_t* mask, int64_t h, int64_t i0, int64_t i1, float* out);
 void flash_attn_block_tiled_avx2(const FlashAttnShape& s, const float* q, const uint16_t* k, const uint16_t* v,
                                  const uint16_t* mask, int64_t h, int64_t i0, int64_t i1, float* out);
+// The same with two rows at a time through AVX-512 score and V loops (DV % 16 == 0); identical values.
+void flash_attn_block_tiled_avx512(const FlashAttnShape& s, const float* q, const uint16_t* k, const uint16_t* v,
+                                   const uint16_t* mask, int64_t h, int64_t i0, int64_t i1, float* out);
 void flash_attn_row_split_kv_scalar(const FlashAttnShape& s, const float* q, const uint16_t* k, const uint16_t* v,
                                     const uint16_t* mask, int64_t i, int64_t h, int kv_chunks, float* out);
 void flash_attn_row_split_kv_avx2(const FlashAttnShape& s, const float* q, const uint16_t* k, const uint16_t* v,
