@@ -107,6 +107,82 @@ CK_TARGET_AVX2 void tile_q8_0_avx2(int64_t nb, const BlockQ8_0* A, int64_t lda, 
     for (int i = 0; i < RM; ++i) C[j * ldc + i] = detail::hsum8_pairs02(acc[i][j]);
 }
 
+// AVX-512: one zmm holds the 8-lane accumulators of two outputs (weight row i, activation rows j and j+1). The
+// 512-bit integer steps are the two 256-bit ones side by side (vpsignb has no 512-bit form: x < 0 -> 0 - y with
+// wrap-around, x == 0 -> 0, as _mm256_sign_epi8(y, x); |x| via abs_epi8, whose -128 -> 0x80 equals sign(x, x)),
+// and each half is reduced with the same hsum: the same bits as tile_q8_0_avx2.
+// GCC 12 reports false -W(maybe-)uninitialized positives inside avx512fintrin.h's intrinsics (their "__Y = __Y"
+// undefined-vector idiom) when they are inlined here.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+template <int RM, int RP>
+CK_TARGET_AVX512 void tile2_q8_0_avx512(int64_t nb, const BlockQ8_0* A, int64_t lda, const BlockQ8_0* B, int64_t ldb,
+                                        float* C, int64_t ldc) {
+  __m512 acc[RM][RP];
+  for (int i = 0; i < RM; ++i)
+    for (int p = 0; p < RP; ++p) acc[i][p] = _mm512_setzero_ps();
+  const __m512i ones = _mm512_set1_epi16(1), zero = _mm512_setzero_si512();
+  for (int64_t b = 0; b < nb; ++b) {
+    __m512i ax[RM];
+    __mmask64 neg[RM], nz[RM];
+    float dx[RM];
+    for (int i = 0; i < RM; ++i) {
+      const __m512i x = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(A[i * lda + b].qs)));
+      ax[i] = _mm512_abs_epi8(x);
+      neg[i] = _mm512_movepi8_mask(x);
+      nz[i] = _mm512_test_epi8_mask(x, x);
+      dx[i] = _cvtsh_ss(A[i * lda + b].d);
+    }
+    for (int p = 0; p < RP; ++p) {
+      const BlockQ8_0& y0 = B[(2 * p) * ldb + b];
+      const BlockQ8_0& y1 = B[(2 * p + 1) * ldb + b];
+      const __m512i y = _mm512_inserti64x4(
+          _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(y0.qs))),
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y1.qs)), 1);
+      const __m512 dy = _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_set1_ps(_cvtsh_ss(y0.d))),
+                                           _mm256_set1_ps(_cvtsh_ss(y1.d)), 1);
+      for (int i = 0; i < RM; ++i) {
+        const __m512i sy = _mm512_maskz_mov_epi8(nz[i], _mm512_mask_sub_epi8(y, neg[i], zero, y));
+        const __m512 q = _mm512_cvtepi32_ps(_mm512_madd_epi16(ones, _mm512_maddubs_epi16(ax[i], sy)));
+        acc[i][p] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(dx[i]), dy), q, acc[i][p]);
+      }
+    }
+  }
+  for (int p = 0; p < RP; ++p)
+    for (int i = 0; i < RM; ++i) {
+      C[(2 * p) * ldc + i] = detail::hsum8_pairs02(_mm512_castps512_ps256(acc[i][p]));
+      C[(2 * p + 1) * ldc + i] = detail::hsum8_pairs02(_mm512_extractf32x8_ps(acc[i][p], 1));
+    }
+}
+
+CK_TARGET_AVX512 void matmul_q8_0_avx512(int64_t i0, int64_t i1, int64_t n, int64_t k, const BlockQ8_0* A,
+                                         int64_t lda, const BlockQ8_0* B, int64_t ldb, float* C, int64_t ldc) {
+  const int64_t nb = k / QK8_0;
+  constexpr int RM = 4, RP = 3;  // 4 weight rows x 6 activation rows = 12 zmm accumulators
+  const int64_t chunk = std::max<int64_t>(RM, (int64_t(256) << 10) / std::max<int64_t>(1, nb * 34) / RM * RM);
+  for (int64_t c0 = i0; c0 < i1; c0 += chunk) {
+    const int64_t c1 = std::min(i1, c0 + chunk);
+    int64_t j = 0;
+    for (; j + 2 * RP <= n; j += 2 * RP) {
+      int64_t i = c0;
+      for (; i + RM <= c1; i += RM)
+        tile2_q8_0_avx512<RM, RP>(nb, A + i * lda, lda, B + j * ldb, ldb, C + j * ldc + i, ldc);
+      for (; i < c1; ++i) tile2_q8_0_avx512<1, RP>(nb, A + i * lda, lda, B + j * ldb, ldb, C + j * ldc + i, ldc);
+    }
+    for (; j + 2 <= n; j += 2) {
+      int64_t i = c0;
+      for (; i + RM <= c1; i += RM)
+        tile2_q8_0_avx512<RM, 1>(nb, A + i * lda, lda, B + j * ldb, ldb, C + j * ldc + i, ldc);
+      for (; i < c1; ++i) tile2_q8_0_avx512<1, 1>(nb, A + i * lda, lda, B + j * ldb, ldb, C + j * ldc + i, ldc);
+    }
+    for (; j < n; ++j)
+      for (int64_t i = c0; i < c1; ++i) tile_q8_0_avx2<1, 1>(nb, A + i * lda, lda, B + j * ldb, ldb, C + j * ldc + i, ldc);
+  }
+}
+
+#pragma GCC diagnostic pop
+
 // Rows [i0, i1) x columns [0, n): weight rows in chunks that stay in L2 while every activation column passes.
 CK_TARGET_AVX2 void matmul_q8_0_avx2(int64_t i0, int64_t i1, int64_t n, int64_t k, const BlockQ8_0* A, int64_t lda,
                                      const BlockQ8_0* B, int64_t ldb, float* C, int64_t ldc) {
@@ -133,6 +209,10 @@ CK_TARGET_AVX2 void matmul_q8_0_avx2(int64_t i0, int64_t i1, int64_t n, int64_t 
 void matmul_q8_0(int64_t m, int64_t n, int64_t k, const BlockQ8_0* A, int64_t lda, const BlockQ8_0* B, int64_t ldb,
                  float* C, int64_t ldc, int ith, int nth) {
   const auto [i0, i1] = split_range(static_cast<size_t>(m), ith, nth);
+  if (active_isa() >= Isa::avx512 && n >= 2) {
+    matmul_q8_0_avx512(int64_t(i0), int64_t(i1), n, k, A, lda, B, ldb, C, ldc);
+    return;
+  }
   if (active_isa() >= Isa::avx2) {
     matmul_q8_0_avx2(int64_t(i0), int64_t(i1), n, k, A, lda, B, ldb, C, ldc);
     return;
