@@ -50,7 +50,49 @@ constexpr int64_t kTile = 64;  // ggml_fa_tile_config::KV (and ::Q)
 
 using DotF16 = float (*)(int64_t, const uint16_t*, const uint16_t*);
 
+// F16 <-> F32 conversions of the one_chunk kernel. Upstream's AVX2 build converts with F16C everywhere here
+// (ggml_vec_scale_f16 / ggml_vec_mad_f16: _mm256_cvtph_ps / _mm256_cvtps_ph(., RNE) over 32-element steps, then
+// GGML_CPU_FP16_TO_FP32 / FP32_TO_FP16 = _cvtsh_ss / _cvtss_sh for the rest). Both conversions equal ck's
+// software ones bit for bit except for NaN payloads, so the scalar build keeps core/half and the AVX2 build uses
+// F16C 8 at a time (the per-element arithmetic -- mul, fmaf -- is unchanged).
+struct HalfSoft {
+  static float to_f32(uint16_t h) { return fp16_to_fp32(h); }
+  static void scale(uint16_t* y, int64_t n, float v) {
+    for (int64_t d = 0; d < n; ++d) y[d] = fp32_to_fp16(fp16_to_fp32(y[d]) * v);
+  }
+  static void mad(uint16_t* y, const uint16_t* x, int64_t n, float v) {
+    for (int64_t d = 0; d < n; ++d) y[d] = fp32_to_fp16(std::fmaf(fp16_to_fp32(x[d]), v, fp16_to_fp32(y[d])));
+  }
+  static void widen(const uint16_t* x, float* y, int64_t n) {
+    for (int64_t d = 0; d < n; ++d) y[d] = fp16_to_fp32(x[d]);
+  }
+};
+struct HalfF16C {
+  CK_TARGET_AVX2 static float to_f32(uint16_t h) { return _cvtsh_ss(h); }
+  CK_TARGET_AVX2 static void scale(uint16_t* y, int64_t n, float v) {
+    const __m256 vv = _mm256_set1_ps(v);
+    int64_t d = 0;
+    for (; d + 8 <= n; d += 8) {
+      const __m256 a = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(y + d)));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(y + d), _mm256_cvtps_ph(_mm256_mul_ps(a, vv), _MM_FROUND_TO_NEAREST_INT));
+    }
+    for (; d < n; ++d) y[d] = _cvtss_sh(_cvtsh_ss(y[d]) * v, _MM_FROUND_TO_NEAREST_INT);
+  }
+  CK_TARGET_AVX2 static void mad(uint16_t* y, const uint16_t* x, int64_t n, float v) {
+    const __m256 vv = _mm256_set1_ps(v);
+    int64_t d = 0;
+    for (; d + 8 <= n; d += 8) {
+      const __m256 a = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(y + d)));
+      const __m256 b = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + d)));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(y + d), _mm256_cvtps_ph(_mm256_fmadd_ps(b, vv, a), _MM_FROUND_TO_NEAREST_INT));
+    }
+    for (; d < n; ++d) y[d] = _cvtss_sh(std::fmaf(_cvtsh_ss(x[d]), v, _cvtsh_ss(y[d])), _MM_FROUND_TO_NEAREST_INT);
+  }
+  CK_TARGET_AVX2 static void widen(const uint16_t* x, float* y, int64_t n) { fp16_to_fp32_row_avx2(x, y, n); }
+};
+
 // one_chunk over keys [ic0, ic1): M, S and the unnormalized f32(VKQ16) in vkq (DV floats).
+template <typename Half>
 __attribute__((always_inline)) inline void one_chunk_partial(const FlashAttnShape& s, const float* q,
                                                              const uint16_t* k, const uint16_t* v,
                                                              const uint16_t* mask, int64_t i, int64_t h, int64_t ic0,
@@ -63,7 +105,7 @@ __attribute__((always_inline)) inline void one_chunk_partial(const FlashAttnShap
   const uint16_t* mp = mask ? mask + i * s.mask_si : nullptr;
   float S = 0.0f, M = -INFINITY;
   for (int64_t ic = ic0; ic < ic1; ++ic) {
-    const float mv = mp ? 1.0f * fp16_to_fp32(mp[ic]) : 0.0f;
+    const float mv = mp ? 1.0f * Half::to_f32(mp[ic]) : 0.0f;
     if (mv == -INFINITY) continue;
     float sc = dot(DK, k + ic * s.k_sj + g * s.k_sg, q16.data());
     sc = sc * s.scale;
@@ -74,27 +116,29 @@ __attribute__((always_inline)) inline void one_chunk_partial(const FlashAttnShap
     if (sc > M) {
       M = sc;
       ms = expf(Mold - M);
-      for (int64_t d = 0; d < DV; ++d) acc[d] = fp32_to_fp16(fp16_to_fp32(acc[d]) * ms);
+      Half::scale(acc.data(), DV, ms);
     } else {
       vs = expf(sc - M);
     }
-    for (int64_t d = 0; d < DV; ++d) acc[d] = fp32_to_fp16(std::fmaf(fp16_to_fp32(vd[d]), vs, fp16_to_fp32(acc[d])));
+    Half::mad(acc.data(), vd, DV, vs);
     S = std::fmaf(S, ms, vs);
   }
-  for (int64_t d = 0; d < DV; ++d) vkq[d] = fp16_to_fp32(acc[d]);
+  Half::widen(acc.data(), vkq, DV);
   M_out = M;
   S_out = S;
 }
 
+template <typename Half>
 __attribute__((always_inline)) inline void one_chunk_row(const FlashAttnShape& s, const float* q, const uint16_t* k,
                                                          const uint16_t* v, const uint16_t* mask, int64_t i,
                                                          int64_t h, DotF16 dot, float* out) {
   float M, S;
-  one_chunk_partial(s, q, k, v, mask, i, h, 0, s.KV, dot, M, S, out);
+  one_chunk_partial<Half>(s, q, k, v, mask, i, h, 0, s.KV, dot, M, S, out);
   const float S_inv = S == 0.0f ? 0.0f : 1.0f / S;
   for (int64_t d = 0; d < s.DV; ++d) out[d] *= S_inv;
 }
 
+template <typename Half>
 __attribute__((always_inline)) inline void split_kv_row(const FlashAttnShape& s, const float* q, const uint16_t* k,
                                                         const uint16_t* v, const uint16_t* mask, int64_t i, int64_t h,
                                                         int kv_chunks, DotF16 dot, float* out) {
@@ -107,7 +151,7 @@ __attribute__((always_inline)) inline void split_kv_row(const FlashAttnShape& s,
     if (ic0 >= s.KV) continue;
     const int64_t ic1 = ic0 + cs < s.KV ? ic0 + cs : s.KV;
     float Mc, Sc;
-    one_chunk_partial(s, q, k, v, mask, i, h, ic0, ic1, dot, Mc, Sc, part.data());
+    one_chunk_partial<Half>(s, q, k, v, mask, i, h, ic0, ic1, dot, Mc, Sc, part.data());
     if (Sc == 0.0f) continue;
     const float Mn = fmaxf(Mf, Mc);
     const float so = expf(Mf - Mn), sn = expf(Mc - Mn);
@@ -376,12 +420,12 @@ __attribute__((always_inline)) inline void tiled_block(const FlashAttnShape& s, 
 
 void flash_attn_row_one_chunk_scalar(const FlashAttnShape& s, const float* q, const uint16_t* k, const uint16_t* v,
                                      const uint16_t* mask, int64_t i, int64_t h, float* out) {
-  one_chunk_row(s, q, k, v, mask, i, h, dot_f16_scalar, out);
+  one_chunk_row<HalfSoft>(s, q, k, v, mask, i, h, dot_f16_scalar, out);
 }
 CK_TARGET_AVX2 void flash_attn_row_one_chunk_avx2(const FlashAttnShape& s, const float* q, const uint16_t* k,
                                                   const uint16_t* v, const uint16_t* mask, int64_t i, int64_t h,
                                                   float* out) {
-  one_chunk_row(s, q, k, v, mask, i, h, dot_f16_avx2, out);
+  one_chunk_row<HalfF16C>(s, q, k, v, mask, i, h, dot_f16_avx2, out);
 }
 void flash_attn_row_tiled_scalar(const FlashAttnShape& s, const float* q, const uint16_t* k, const uint16_t* v,
                                  const uint16_t* mask, int64_t i, int64_t h, float* out) {
@@ -409,12 +453,12 @@ CK_TARGET_AVX512 void flash_attn_block_tiled_avx512(const FlashAttnShape& s, con
 }
 void flash_attn_row_split_kv_scalar(const FlashAttnShape& s, const float* q, const uint16_t* k, const uint16_t* v,
                                     const uint16_t* mask, int64_t i, int64_t h, int kv_chunks, float* out) {
-  split_kv_row(s, q, k, v, mask, i, h, kv_chunks, dot_f16_scalar, out);
+  split_kv_row<HalfSoft>(s, q, k, v, mask, i, h, kv_chunks, dot_f16_scalar, out);
 }
 CK_TARGET_AVX2 void flash_attn_row_split_kv_avx2(const FlashAttnShape& s, const float* q, const uint16_t* k,
                                                  const uint16_t* v, const uint16_t* mask, int64_t i, int64_t h,
                                                  int kv_chunks, float* out) {
-  split_kv_row(s, q, k, v, mask, i, h, kv_chunks, dot_f16_avx2, out);
+  split_kv_row<HalfF16C>(s, q, k, v, mask, i, h, kv_chunks, dot_f16_avx2, out);
 }
 
 void flash_attn_ext(const FlashAttnShape& s, const float* q, const uint16_t* k, const uint16_t* v,
