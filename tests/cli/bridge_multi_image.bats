@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # Several images in one prompt (ck-decode --prefix repeated, ck-bridge --image repeated), as llama-mtmd-cli /
 # mtmd_tokenize: image k -> k-th <__media__> marker, no marker -> one per image after the text, each image advances
-# the position by max(nx, ny). Against the oracle golden tests/parity/fixtures/two_image (ref_decode, llama.cpp
+# the position by max(nx, ny). Against the oracle golden tests/parity/two_image (ref_decode, llama.cpp
 # b10256 AVX2; models from ck-synth, sha256-checked): chunks, greedy token ids, first-token logits, all-position
 # logits (--logits-all-out). Plus --plan, --json, marker-count errors, stdin twice, same-size adjacent images,
 # bridge_report v2 and the mmproj/model width mismatch.
@@ -9,7 +9,7 @@
 bats_require_minimum_version 1.5.0
 
 setup_file() {
-  export TI="$CK_SOURCE_DIR/tests/parity/fixtures/two_image"
+  export TI="$CK_SOURCE_DIR/tests/parity/two_image"
   export M="$BATS_FILE_TMPDIR/dec"
   mkdir -p "$M"
   "$CK_BIN/ck-synth" --preset tiny --text-type f16 --mmproj-type f32 -o "$BATS_FILE_TMPDIR" -q
