@@ -197,15 +197,20 @@ CK_TARGET_AVX2 inline __m256i q4_0_values(const BlockQ4_0& x) {
   return _mm256_sub_epi8(v, _mm256_set1_epi8(8));
 }
 
+// Lane c = sum of the 8 int32 lanes of p[c] (exact).
+CK_TARGET_AVX2 inline __m256i hsum8x8(const __m256i p[8]) {
+  const __m256i t01 = _mm256_hadd_epi32(p[0], p[1]), t23 = _mm256_hadd_epi32(p[2], p[3]);
+  const __m256i t45 = _mm256_hadd_epi32(p[4], p[5]), t67 = _mm256_hadd_epi32(p[6], p[7]);
+  const __m256i u0 = _mm256_hadd_epi32(t01, t23), u1 = _mm256_hadd_epi32(t45, t67);  // [s0..s3 lo | s0..s3 hi]
+  return _mm256_add_epi32(_mm256_permute2x128_si256(u0, u1, 0x20), _mm256_permute2x128_si256(u0, u1, 0x31));
+}
+
 // Exact int32 block dots of 8 weight rows with one activation block, lane c = row c.
 CK_TARGET_AVX2 inline __m256i isum8(const BlockQ4_0* x, int64_t lda, int64_t b, const BlockQ8_0& y) {
   const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y.qs));
   __m256i p[8];
   for (int c = 0; c < 8; ++c) p[c] = mul_sum_i8_pairs_acc(_mm256_setzero_si256(), q4_0_values(x[c * lda + b]), a);
-  const __m256i t01 = _mm256_hadd_epi32(p[0], p[1]), t23 = _mm256_hadd_epi32(p[2], p[3]);
-  const __m256i t45 = _mm256_hadd_epi32(p[4], p[5]), t67 = _mm256_hadd_epi32(p[6], p[7]);
-  const __m256i u0 = _mm256_hadd_epi32(t01, t23), u1 = _mm256_hadd_epi32(t45, t67);  // [s0..s3 lo | s0..s3 hi]
-  return _mm256_add_epi32(_mm256_permute2x128_si256(u0, u1, 0x20), _mm256_permute2x128_si256(u0, u1, 0x31));
+  return hsum8x8(p);
 }
 
 CK_TARGET_AVX2 inline __m256 scales8(const BlockQ4_0* x, int64_t lda, int64_t b) {
@@ -225,6 +230,27 @@ CK_TARGET_AVX2 void dot8_q4_0_repack_avx2(int64_t k, const BlockQ4_0* x, int64_t
     acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum8(x, lda, b, y[b])), scale, acc);
   }
   _mm256_storeu_ps(out, acc);
+}
+
+// 8 weight rows x 4 activation rows: the weights of a block are widened once and used for 4 activation rows;
+// every output keeps dot8_q4_0_repack_avx2's arithmetic.
+CK_TARGET_AVX2 void dot8x4_q4_0_repack_avx2(int64_t k, const BlockQ4_0* x, int64_t lda, const BlockQ8_0* y,
+                                            int64_t ldb, float* out, int64_t ldc) {
+  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+  for (int64_t b = 0; b < k / QK4_0; ++b) {
+    __m256i w[8];
+    for (int c = 0; c < 8; ++c) w[c] = q4_0_values(x[c * lda + b]);
+    const __m256 ws = scales8(x, lda, b);
+    for (int r = 0; r < 4; ++r) {
+      const BlockQ8_0& yb = y[r * ldb + b];
+      const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(yb.qs));
+      __m256i p[8];
+      for (int c = 0; c < 8; ++c) p[c] = mul_sum_i8_pairs_acc(_mm256_setzero_si256(), w[c], a);
+      const __m256 scale = _mm256_mul_ps(ws, _mm256_set1_ps(fp16_to_fp32(yb.d)));
+      acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(hsum8x8(p)), scale, acc[r]);
+    }
+  }
+  for (int r = 0; r < 4; ++r) _mm256_storeu_ps(out + r * ldc, acc[r]);
 }
 
 // Two row groups per zmm (lanes 0-7: rows 0-7, lanes 8-15: rows 8-15); each lane runs the AVX2 lane's math.
@@ -249,26 +275,29 @@ void matmul_q4_0_repack(int64_t m, int64_t n, int64_t k, const BlockQ4_0* A, int
   const auto [g0, g1] = split_range(static_cast<size_t>(m / 8), ith, nth);
   const Isa isa = active_isa();
   float r[16];
-  for (size_t g = g0; g < g1;) {
+  if (isa < Isa::avx2) {
+    for (size_t g = g0; g < g1; ++g)
+      for (int64_t j = 0; j < n; ++j)
+        for (int c = 0; c < 8; ++c) {
+          const int64_t i = static_cast<int64_t>(g) * 8 + c;
+          C[j * ldc + i] = dot_q4_0_repack_scalar(k, A + i * lda, B + j * ldb);
+        }
+    return;
+  }
+  const int64_t n4 = n - n % 4;
+  for (size_t g = g0; g < g1; ++g) {  // activation rows in fours: weights widened once per block
     const int64_t i = static_cast<int64_t>(g) * 8;
-    const BlockQ4_0* x = A + i * lda;
-    if (isa >= Isa::avx512 && g + 1 < g1) {
-      for (int64_t j = 0; j < n; ++j) {
-        dot16_q4_0_repack_avx512(k, x, lda, B + j * ldb, r);
-        std::memcpy(C + j * ldc + i, r, 16 * sizeof(float));
-      }
-      g += 2;
-      continue;
+    for (int64_t j = 0; j < n4; j += 4) dot8x4_q4_0_repack_avx2(k, A + i * lda, lda, B + j * ldb, ldb, C + j * ldc + i, ldc);
+  }
+  for (size_t g = g0; g < g1;) {  // the other rows (all of them for n < 4, e.g. every generated token)
+    const int64_t i = static_cast<int64_t>(g) * 8;
+    const bool two = isa >= Isa::avx512 && g + 1 < g1;
+    for (int64_t j = n4; j < n; ++j) {
+      if (two) dot16_q4_0_repack_avx512(k, A + i * lda, lda, B + j * ldb, r);
+      else dot8_q4_0_repack_avx2(k, A + i * lda, lda, B + j * ldb, r);
+      std::memcpy(C + j * ldc + i, r, (two ? 16 : 8) * sizeof(float));
     }
-    for (int64_t j = 0; j < n; ++j) {
-      if (isa >= Isa::avx2) {
-        dot8_q4_0_repack_avx2(k, x, lda, B + j * ldb, r);
-      } else {
-        for (int c = 0; c < 8; ++c) r[c] = dot_q4_0_repack_scalar(k, x + c * lda, B + j * ldb);
-      }
-      std::memcpy(C + j * ldc + i, r, 8 * sizeof(float));
-    }
-    g += 1;
+    g += two ? 2 : 1;
   }
 }
 

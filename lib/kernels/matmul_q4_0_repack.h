@@ -48,6 +48,8 @@ void gemm_q4_0_8x8_scalar(int64_t k, const BlockQ4_0x8* x, const BlockQ8_0x4* y,
 // AVX-512: two row groups in one zmm, per-lane math unchanged).
 float dot_q4_0_repack_scalar(int64_t k, const BlockQ4_0* x, const BlockQ8_0* y);
 void dot8_q4_0_repack_avx2(int64_t k, const BlockQ4_0* x, int64_t lda, const BlockQ8_0* y, float out[8]);
+void dot8x4_q4_0_repack_avx2(int64_t k, const BlockQ4_0* x, int64_t lda, const BlockQ8_0* y, int64_t ldb, float* out,
+                             int64_t ldc);  // out[r * ldc + c]: 8 weight rows x 4 activation rows
 void dot16_q4_0_repack_avx512(int64_t k, const BlockQ4_0* x, int64_t lda, const BlockQ8_0* y, float out[16]);
 
 // C[j*ldc + i] for i < m weight rows (m % 8 == 0), j < n activation rows quantized with quantize_row_q8_0
