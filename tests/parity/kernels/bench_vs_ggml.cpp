@@ -8,13 +8,13 @@
 // llama.cpp runs it and as ggml_graph_compute_with_ctx does; activation conversion to vec_dot_type included);
 // Q4_K weights live in the CPU_REPACK buffer (q4_K_8x8), as llama.cpp's loader puts them.
 // ck side: the same composition lib/runtime uses (live_common.h ck_mul_mat: conversion + kernel, ck::ThreadPool).
-// Each (shape, threads) alternates ck and ggml runs (1 warm-up each, then >= 5 timed runs each, median), with a
-// 2 ms pause after every run so neither side's idle spinning threads overlap the other's timed run.
+// Each (shape, threads): a block of ck runs, then a block of ggml runs (1 warm-up each, then >= 5 timed runs each,
+// median), then a 30 ms pause (see time_blocks).
 //
 // Also flash attention (the encoder's tiled / one_chunk and the decoder's one_chunk / split-KV shapes).
 // Usage: bench_vs_ggml [--json FILE] [--runs N] [--threads 1,2] [--long] [--filter SUBSTR] [--no-peak]
-//   --long (or CK_BENCH_LONG=1): vision n = 256, 1024, 4096 and text lm_head prefill; default: vision n = 256,
-//   text n = 1 and 512 without the lm_head prefill (~2 min on 2 cores).
+//   --long (or CK_BENCH_LONG=1): vision n = 256, 1024, 4096 and text lm_head prefill; default: vision n = 256 and
+//   1024, text n = 1 and 512 without the lm_head prefill (~1.5 min per binary on the 2-core dev VM).
 #include <immintrin.h>
 
 #include <algorithm>
@@ -23,10 +23,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <thread>
-#include <unistd.h>
 
 #include "kernels/flash_attn.h"
 #include "kernels/isa.h"
@@ -91,6 +91,25 @@ struct Mat {
   int n_div;            // tokens seen by this matrix = n / n_div (merger: 4 patches per token)
 };
 
+// A block of ck runs, then a block of ggml runs (1 warm-up + `runs` timed runs each, back to back as a runtime
+// issues consecutive ops), then a pause: libgomp's idle threads keep spinning for a few ms after each
+// ggml_graph_compute (GOMP_SPINCOUNT) and must not take a core from ck's next timed run (interleaving single
+// runs measured ck's 2-thread flash attention at half speed).
+void time_blocks(int runs, const std::function<void()>& ck_run, const std::function<void()>& ggml_run,
+                 std::vector<double>& tc, std::vector<double>& tg) {
+  for (int r = 0; r <= runs; ++r) {
+    const auto t0 = clk::now();
+    ck_run();
+    if (r) tc.push_back(std::chrono::duration<double>(clk::now() - t0).count());
+  }
+  for (int r = 0; r <= runs; ++r) {
+    const auto t0 = clk::now();
+    ggml_run();
+    if (r) tg.push_back(std::chrono::duration<double>(clk::now() - t0).count());
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+}
+
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   const size_t h = v.size() / 2;
@@ -100,15 +119,11 @@ double median(std::vector<double> v) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // libgomp's idle threads spin after every ggml_graph_compute (GOMP_SPINCOUNT, default 300000 iterations:
-  // milliseconds) and would take the second core from ck's next timed run (measured: ck's 2-thread flash
-  // attention 74 -> 145 GFLOP/s once they stop). ggml's own timing does not depend on it (ggml synchronizes
-  // inside a graph with its own barriers; llama.cpp has host work between graphs). libgomp reads the variable
-  // when it loads, so re-exec once with a short spin unless the caller chose a value.
-  if (!std::getenv("GOMP_SPINCOUNT")) {
-    setenv("GOMP_SPINCOUNT", "10000", 1);
-    execv("/proc/self/exe", argv);  // on failure: carry on with the default
-  }
+  // ck::ThreadPool workers block after CK_POOL_SPIN pause iterations (default 2000, ~tens of us); libgomp's spin
+  // for ~ms (GOMP_SPINCOUNT 300000) before sleeping. With back-to-back ops, as both runtimes issue them, the
+  // default made ck's 2-thread gemv rows measure futex wake-ups (26 vs 92 GFLOP/s for 2048x2048 Q8_0). The bench
+  // compares kernels, so ck's pool spins like libgomp unless the caller sets CK_POOL_SPIN.
+  setenv("CK_POOL_SPIN", "100000", 0);
   std::string json_path = "bench_vs_ggml.json", filter;
   int runs = 5;
   std::vector<int> threads = {1, 2};
@@ -147,12 +162,13 @@ int main(int argc, char** argv) {
     json out = {{"format", "ck.bench_vs_ggml"}, {"version", 1}, {"oracle_isa", oracle_isa},
                 {"ck_isa", kn::isa_name(kn::active_isa())}, {"runs", runs}, {"long", long_run},
                 {"cpus", ncpu}, {"loadavg_at_start", loadavg},
-                {"GOMP_SPINCOUNT", std::getenv("GOMP_SPINCOUNT") ? std::getenv("GOMP_SPINCOUNT") : "default"}};
+                {"GOMP_SPINCOUNT", std::getenv("GOMP_SPINCOUNT") ? std::getenv("GOMP_SPINCOUNT") : "default"},
+                {"CK_POOL_SPIN", std::getenv("CK_POOL_SPIN")}};
     std::printf("bench_vs_ggml: ck isa=%s vs ggml (llama.cpp b10256, %s build); median of %d runs; %s\n",
                 kn::isa_name(kn::active_isa()), oracle_isa, runs, long_run ? "long run" : "default run");
     std::printf("machine: %u logical CPUs, load average %s (other jobs skew the 2-thread rows most); "
-                "GOMP_SPINCOUNT=%s\n\n", ncpu, loadavg.c_str(),
-                std::getenv("GOMP_SPINCOUNT") ? std::getenv("GOMP_SPINCOUNT") : "default");
+                "GOMP_SPINCOUNT=%s, CK_POOL_SPIN=%s\n\n", ncpu, loadavg.c_str(),
+                std::getenv("GOMP_SPINCOUNT") ? std::getenv("GOMP_SPINCOUNT") : "default", std::getenv("CK_POOL_SPIN"));
 
     if (peak) {
       json pk = json::object();
@@ -182,7 +198,7 @@ int main(int argc, char** argv) {
     };
     struct Job { Mat mat; const char* type; std::vector<int64_t> ns; };
     std::vector<Job> jobs;
-    const std::vector<int64_t> vis_n = long_run ? std::vector<int64_t>{256, 1024, 4096} : std::vector<int64_t>{256};
+    const std::vector<int64_t> vis_n = long_run ? std::vector<int64_t>{256, 1024, 4096} : std::vector<int64_t>{256, 1024};
     for (const char* ty : {"f32", "f16", "bf16", "q8_0"})
       for (const Mat& m : vision) {
         if (std::string(m.name) == "patch_embd" && std::string(ty) != "f32" && std::string(ty) != "f16") continue;
@@ -224,18 +240,8 @@ int main(int argc, char** argv) {
         for (int nth : threads) {
           ck::ThreadPool& pool = *pools[nth];
           std::vector<double> tc, tg;
-          // Interleaved (ck, ggml, ck, ggml, ...) so both see the same machine load; a 2 ms pause after each run
-          // lets the other side's idle threads stop spinning (ck pool ~30 us, libgomp < 1 ms) before a timed run.
-          for (int r = 0; r <= runs; ++r) {
-            auto t0 = clk::now();
-            ck_mul_mat(pool, t, m, n, k, w.data(), x.data(), y.data(), repack, scratch);
-            if (r) tc.push_back(std::chrono::duration<double>(clk::now() - t0).count());
-            std::this_thread::sleep_for(std::chrono::milliseconds(2));
-            t0 = clk::now();
-            g.run(nth);
-            if (r) tg.push_back(std::chrono::duration<double>(clk::now() - t0).count());
-            std::this_thread::sleep_for(std::chrono::milliseconds(2));
-          }
+          time_blocks(runs, [&] { ck_mul_mat(pool, t, m, n, k, w.data(), x.data(), y.data(), repack, scratch); },
+                      [&] { g.run(nth); }, tc, tg);
           const bool same = std::memcmp(y.data(), g.result(), y.size() * 4) == 0;
           const double gc = flops / median(tc) / 1e9, gg = flops / median(tg) / 1e9;
           ratios.push_back(gc / gg);
@@ -297,19 +303,14 @@ int main(int argc, char** argv) {
         std::vector<uint8_t> work(plan.work_size + 64);
         plan.work_data = work.data();
         std::vector<double> tc, tg;
-        for (int r = 0; r <= runs; ++r) {
-          auto t0 = clk::now();
+        time_blocks(runs, [&] {
           pools[nth]->run([&](int ith, int nt) {
             kn::flash_attn_ext(fs, in.q.data(), in.k.data(), in.v.data(), in.mask.empty() ? nullptr : in.mask.data(),
                                y.data(), nth, ith, nt);
           });
-          if (r) tc.push_back(std::chrono::duration<double>(clk::now() - t0).count());
-          std::this_thread::sleep_for(std::chrono::milliseconds(2));
-          t0 = clk::now();
+        }, [&] {
           if (ggml_graph_compute(gf, &plan) != GGML_STATUS_SUCCESS) throw std::runtime_error("ggml fa compute");
-          if (r) tg.push_back(std::chrono::duration<double>(clk::now() - t0).count());
-          std::this_thread::sleep_for(std::chrono::milliseconds(2));
-        }
+        }, tc, tg);
         const bool same = std::memcmp(y.data(), o->data, y.size() * 4) == 0;
         const double gc = flops / median(tc) / 1e9, gg = flops / median(tg) / 1e9;
         std::printf("| %s | %d | %d | %d | %d/%d | %d | %.2f | %.2f | %.2f | %s |\n", fj.name, fj.DK, fj.N, fj.KV, fj.H,
