@@ -48,9 +48,12 @@ def plan_decoder(bin_dir, gguf, out_dir):
 
 
 def ck_timings(j):
-    """(prefill_ms, prefill_tokens, decode_ms, decode_tokens) from ck-decode --json"""
+    """(prefill_ms, prefill_tokens, decode_ms, decode_forward_passes) from ck-decode --json (ck.decode_stats v1).
+    Decode speed counts forward passes, as ref_decode's decode_tok_s does (one llama_decode per generated token)."""
+    if j.get("format") != "ck.decode_stats" or j.get("version") != 1:
+        raise SystemExit("bench-decode: ck-decode --json is not ck.decode_stats version 1")
     p, d = j["prefill"], j["decode"]
-    return p["ms"], p["tokens"], d["ms"], d["tokens"]
+    return p["ms"], p["n_tokens"], d["ms"], d["n_forward"]
 
 
 def main():
