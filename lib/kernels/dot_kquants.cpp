@@ -15,6 +15,7 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -461,9 +462,72 @@ void matmul_q5_K(int64_t m, int64_t n, int64_t k, const BlockQ5_K* A, int64_t ld
                  float* C, int64_t ldc, int ith, int nth) {
   matmul_dots<BlockQ5_K, BlockQ8_K, dot_q5_K_scalar, dot_q5_K_avx2>(m, n, k, A, lda, B, ldb, C, ldc, ith, nth);
 }
+// Q6_K mat-mul tile: one weight row x RN activation rows. Each weight block is unpacked once (6-bit quants,
+// per-32 scales) and used for the RN columns; every output keeps dot_q6_K_avx2's lanes: sumi lane = the same
+// exact integer sum, then sumi - 32*sum(scale*bsum), acc = fmadd(d, (float)sumi, acc), hsum_float_8 -- the same
+// bits. (maddubs cannot saturate here: |q6 * q8| pair sums <= 2*63*128.)
+template <int RN>
+CK_TARGET_AVX2 void tile_q6_K_avx2(int64_t nb, const BlockQ6_K* x, const BlockQ8_K* B, int64_t ldb, float* C,
+                                   int64_t ldc) {
+  const __m256i m3 = _mm256_set1_epi8(3), m15 = _mm256_set1_epi8(15);
+  __m256 acc[RN];
+  for (int c = 0; c < RN; ++c) acc[c] = _mm256_setzero_ps();
+  for (int64_t i = 0; i < nb; ++i) {
+    __m256i q6[8], sc[8];
+    const __m128i scales = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x[i].scales));
+    const __m256i scales_16 = _mm256_cvtepi8_epi16(scales);
+    const float xd = fp16_to_fp32(x[i].d);
+    for (int j = 0; j < QK_K / 128; ++j) {
+      const uint8_t* q4 = x[i].ql + 64 * j;
+      const __m256i q4bits1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q4));
+      const __m256i q4bits2 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q4 + 32));
+      const __m256i q4bitsH = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[i].qh + 32 * j));
+      const __m256i q4h_0 = _mm256_slli_epi16(_mm256_and_si256(q4bitsH, m3), 4);
+      const __m256i q4h_1 = _mm256_slli_epi16(_mm256_and_si256(q4bitsH, _mm256_set1_epi8(12)), 2);
+      const __m256i q4h_2 = _mm256_and_si256(q4bitsH, _mm256_set1_epi8(48));
+      const __m256i q4h_3 = _mm256_srli_epi16(_mm256_and_si256(q4bitsH, _mm256_set1_epi8(-64)), 2);
+      q6[4 * j + 0] = _mm256_or_si256(_mm256_and_si256(q4bits1, m15), q4h_0);
+      q6[4 * j + 1] = _mm256_or_si256(_mm256_and_si256(q4bits2, m15), q4h_1);
+      q6[4 * j + 2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q4bits1, 4), m15), q4h_2);
+      q6[4 * j + 3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q4bits2, 4), m15), q4h_3);
+      for (int t = 0; t < 4; ++t)
+        sc[4 * j + t] = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scales, scale_shuffle_q6(4 * j + t)));
+    }
+    for (int c = 0; c < RN; ++c) {
+      const BlockQ8_K& y = B[c * ldb + i];
+      const float d = y.d * xd;
+      const __m256i q8sums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y.bsums));
+      const __m256i q8sclsub = _mm256_slli_epi32(_mm256_madd_epi16(q8sums, scales_16), 5);
+      __m256i sumi = _mm256_setzero_si256();
+      for (int t = 0; t < 8; ++t) {
+        const __m256i q8 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y.qs + 32 * t));
+        sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(sc[t], _mm256_maddubs_epi16(q6[t], q8)));
+      }
+      sumi = _mm256_sub_epi32(sumi, q8sclsub);
+      acc[c] = _mm256_fmadd_ps(_mm256_broadcast_ss(&d), _mm256_cvtepi32_ps(sumi), acc[c]);
+    }
+  }
+  for (int c = 0; c < RN; ++c) C[c * ldc] = detail::hsum8_pairs02(acc[c]);
+}
+
 void matmul_q6_K(int64_t m, int64_t n, int64_t k, const BlockQ6_K* A, int64_t lda, const BlockQ8_K* B, int64_t ldb,
                  float* C, int64_t ldc, int ith, int nth) {
-  matmul_dots<BlockQ6_K, BlockQ8_K, dot_q6_K_scalar, dot_q6_K_avx2>(m, n, k, A, lda, B, ldb, C, ldc, ith, nth);
+  if (active_isa() < Isa::avx2 || n < 4) {
+    matmul_dots<BlockQ6_K, BlockQ8_K, dot_q6_K_scalar, dot_q6_K_avx2>(m, n, k, A, lda, B, ldb, C, ldc, ith, nth);
+    return;
+  }
+  const auto [i0, i1] = split_range(static_cast<size_t>(m), ith, nth);
+  const int64_t nb = k / QK_K;
+  // Weight rows in L2-sized chunks; each chunk sees every activation column in groups of 4.
+  const int64_t chunk = std::max<int64_t>(1, (int64_t(128) << 10) / std::max<int64_t>(1, nb * 210));
+  for (int64_t c0 = int64_t(i0); c0 < int64_t(i1); c0 += chunk) {
+    const int64_t c1 = std::min<int64_t>(int64_t(i1), c0 + chunk);
+    int64_t j = 0;
+    for (; j + 4 <= n; j += 4)
+      for (int64_t r = c0; r < c1; ++r) tile_q6_K_avx2<4>(nb, A + r * lda, B + j * ldb, ldb, C + j * ldc + r, ldc);
+    for (; j < n; ++j)
+      for (int64_t r = c0; r < c1; ++r) C[j * ldc + r] = dot_q6_K_avx2(k, A + r * lda, B + j * ldb);
+  }
 }
 void matmul_q4_0(int64_t m, int64_t n, int64_t k, const BlockQ4_0* A, int64_t lda, const BlockQ8_0* B, int64_t ldb,
                  float* C, int64_t ldc, int ith, int nth) {
