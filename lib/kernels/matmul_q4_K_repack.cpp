@@ -221,11 +221,11 @@ CK_TARGET_AVX2 void matmul_q4_K_repack_avx2(int64_t r0, int64_t r1, int64_t n, i
     for (int64_t j = 0; j < n_gemm; j += 4)
       for (int64_t i = c0; i < c1; i += 8)
         tile8_q4_K_avx2<true, 4>(nb, A + i * lda, lda, B + j * ldb, ldb, C + j * ldc + i, ldc,
-                                 i + 8 < c1 ? A + (i + 8) * lda : nullptr);
+                                 i + 8 < r1 ? A + (i + 8) * lda : nullptr);
     for (int64_t j = n_gemm; j < n; ++j)
       for (int64_t i = c0; i < c1; i += 8)
         tile8_q4_K_avx2<false, 1>(nb, A + i * lda, lda, B + j * ldb, ldb, C + j * ldc + i, ldc,
-                                  i + 8 < c1 ? A + (i + 8) * lda : nullptr);
+                                  i + 8 < r1 ? A + (i + 8) * lda : nullptr);
   }
 }
 }  // namespace
