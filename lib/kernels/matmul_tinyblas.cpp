@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/half.h"
+#include "core/thread_pool.h"
 #include "kernels/hsum.h"
 #include "kernels/isa.h"
 
@@ -168,6 +169,26 @@ CK_TARGET_AVX512 __attribute__((always_inline)) inline void bloc512_cols(int rnp
   }
 }
 
+// B column tile [jj, jj + 2*kRNP) packed as tinyblas_tiled512 uses it (missing columns zero).
+template <typename T>
+CK_TARGET_AVX512 void pack512(int64_t k, const T* B, int64_t ldb, int64_t n, int64_t jj, float* d) {
+  constexpr int RN = 2 * kRNP;
+  const int rn = static_cast<int>(std::min<int64_t>(RN, n - jj));
+  for (int64_t l = 0; l < k; l += 8)
+    for (int c = 0; c < RN; ++c, d += 8)
+      _mm256_storeu_ps(d, c < rn ? load8(B + ldb * (jj + c) + l) : _mm256_setzero_ps());
+}
+// One output tile: row tile `it` (4 rows, or a single leftover row past mt_full) x the column tile at jj.
+template <typename T>
+CK_TARGET_AVX512 void run512(int64_t k, const T* A, int64_t lda, const float* bp, float* C, int64_t ldc, int64_t n,
+                             int64_t mt_full, int64_t it, int64_t jj) {
+  constexpr int RM = 4, RN = 2 * kRNP;
+  const int rn = static_cast<int>(std::min<int64_t>(RN, n - jj));
+  const int rnp = (rn + 1) / 2;
+  if (it < mt_full) bloc512_cols<RM, kRNP>(rnp, k, A, lda, bp, C, ldc, it * RM, jj, rn);
+  else bloc512_cols<1, kRNP>(rnp, k, A, lda, bp, C, ldc, mt_full * RM + (it - mt_full), jj, rn);
+}
+
 // Jobs as tinyblas_tiled (row tiles of 4 plus single leftover rows) x (column tiles of 2 * kRNP); a thread packs
 // the B column tile of its jobs when it changes (jobs are ordered row-tile-fastest).
 template <typename T>
@@ -177,11 +198,30 @@ CK_TARGET_AVX512 void tinyblas_tiled512(int64_t m, int64_t n, int64_t k, const T
   const int64_t mt_full = m / RM, mrem = m % RM;
   const int64_t mt = mt_full + mrem;
   const int64_t nt = (n + RN - 1) / RN;
+  thread_local std::vector<float> packed;
+  const size_t tile_floats = static_cast<size_t>(k / 8 * 16 * kRNP);
+  // Weights much larger than the activations (the merger's 4096 x 4096, any short n): each thread takes a
+  // contiguous range of row tiles, packs every column tile of B once, and walks its rows in L2-sized chunks so
+  // an A chunk is reused by all column tiles instead of all of A streaming from memory once per column tile.
+  // Only the order of whole output tiles changes, never an output's arithmetic.
+  if (double(m) * double(k) * sizeof(T) > 2.0 * double(n) * double(k) * 4.0 && nt > 1) {
+    const auto [t0, t1] = split_range(static_cast<size_t>(mt), ith, nth);
+    if (t0 >= t1) return;
+    packed.resize(tile_floats * static_cast<size_t>(nt));
+    for (int64_t jt = 0; jt < nt; ++jt) pack512(k, B, ldb, n, jt * RN, packed.data() + tile_floats * static_cast<size_t>(jt));
+    const int64_t chunk = std::max<int64_t>(1, (int64_t(256) << 10) / (RM * k * int64_t(sizeof(T))));
+    for (int64_t c0 = int64_t(t0); c0 < int64_t(t1); c0 += chunk) {
+      const int64_t c1 = std::min<int64_t>(int64_t(t1), c0 + chunk);
+      for (int64_t jt = 0; jt < nt; ++jt)
+        for (int64_t it = c0; it < c1; ++it)
+          run512(k, A, lda, packed.data() + tile_floats * static_cast<size_t>(jt), C, ldc, n, mt_full, it, jt * RN);
+    }
+    return;
+  }
   const int64_t jobs = mt * nt;
   const int64_t per = (jobs + nth - 1) / nth, j0 = std::min(jobs, per * ith), j1 = std::min(jobs, j0 + per);
   if (j0 >= j1) return;
-  thread_local std::vector<float> packed;
-  packed.resize(static_cast<size_t>(k / 8 * 16 * kRNP));
+  packed.resize(tile_floats);
   int64_t packed_jt = -1;
   for (int64_t job = j0; job < j1; ++job) {
     const int64_t it = job % mt, jt = job / mt;
