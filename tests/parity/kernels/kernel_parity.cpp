@@ -357,7 +357,7 @@ void test_norm() {
 struct MMCase {
   const char* type;
   int64_t m, n, k;
-  bool repack;   // Q4_K in the CPU_REPACK buffer (llama.cpp's default for ne[1] % 8 == 0)
+  bool repack;   // Q4_K / Q4_0 in the CPU_REPACK buffer (llama.cpp's default for ne[1] % 8 == 0)
   bool special;  // special activations (mm_act)
 };
 
@@ -401,10 +401,10 @@ void test_matmul() {
       cases.push_back({ty, 12, 2, 8, false, false});
     }
   }
-  // Text weights: F16, Q8_0, K-quants (Q4_K repacked and plain, Q5_K, Q6_K), Q4_0 / Q5_0 (plain buffer).
+  // Text weights: F16, Q8_0, K-quants (Q4_K repacked and plain, Q5_K, Q6_K), Q4_0 (repacked and plain), Q5_0.
   for (const char* ty : {"f16", "q8_0", "q4_K", "q5_K", "q6_K", "q4_0", "q5_0"}) {
     for (bool rp : {false, true}) {
-      if (rp && std::string(ty) != "q4_K") continue;
+      if (rp && std::string(ty) != "q4_K" && std::string(ty) != "q4_0") continue;
       cases.push_back({ty, 2048, 1, 2048, rp, false});
       cases.push_back({ty, 6144, 1, 2048, rp, true});
       cases.push_back({ty, 2048, 1, 6144, rp, false});

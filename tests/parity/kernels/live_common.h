@@ -29,6 +29,7 @@
 #include "kernels/dot_f32.h"
 #include "kernels/dot_kquants.h"
 #include "kernels/dot_q8_0.h"
+#include "kernels/matmul_q4_0_repack.h"
 #include "kernels/matmul_q4_K_repack.h"
 #include "kernels/matmul_tinyblas.h"
 #include "kernels/quantize_q8_0.h"
@@ -79,11 +80,12 @@ inline std::string mm_path(const WType& t, int64_t m, int64_t n, int64_t k, bool
   if (s == "f32" || s == "f16" || s == "bf16") return kn::tinyblas_applies(m, n, k) ? "tinyBLAS" : "vec_dot";
   if (s == "q8_0") return "vec_dot";  // = tinyBLAS_Q0_AVX per output
   if (s == "q4_K" && repack) return n - n % 4 > 0 ? (n % 4 ? "repack.gemm+gemv" : "repack.gemm") : "repack.gemv";
+  if (s == "q4_0" && repack) return n - n % 4 > 0 ? (n % 4 ? "repack.gemm+gemv" : "repack.gemm") : "repack.gemv";
   return "vec_dot";
 }
 
 // y[j*m + i] = W row i . x row j, as ck's runtime computes ggml_mul_mat(W, x) (kernel_table.cpp mul_mat_impl).
-// repack: Q4_K weights as llama.cpp's CPU_REPACK buffer computes them (the runtime's rule is m % 8 == 0).
+// repack: Q4_K / Q4_0 weights as llama.cpp's CPU_REPACK buffer computes them (the runtime's rule: m % 8 == 0).
 inline void ck_mul_mat(ck::ThreadPool& pool, const WType& t, int64_t m, int64_t n, int64_t k, const void* W,
                        const float* x, float* y, bool repack, std::vector<uint8_t>& scratch) {
   const std::string s = t.name;
@@ -120,6 +122,8 @@ inline void ck_mul_mat(ck::ThreadPool& pool, const WType& t, int64_t m, int64_t 
     pool.run([&](int ith, int nth) { kn::quantize_rows_q8_0(x, k, b, kb, k, n, ith, nth); });
     pool.run([&](int ith, int nth) {
       if (s == "q8_0") kn::matmul_q8_0(m, n, k, static_cast<const kn::BlockQ8_0*>(W), kb, b, kb, y, m, ith, nth);
+      else if (s == "q4_0" && repack)
+        kn::matmul_q4_0_repack(m, n, k, static_cast<const kn::BlockQ4_0*>(W), kb, b, kb, y, m, ith, nth);
       else if (s == "q4_0") kn::matmul_q4_0(m, n, k, static_cast<const kn::BlockQ4_0*>(W), kb, b, kb, y, m, ith, nth);
       else kn::matmul_q5_0(m, n, k, static_cast<const kn::BlockQ5_0*>(W), kb, b, kb, y, m, ith, nth);
     });
