@@ -93,7 +93,7 @@ CK_TARGET_AVX2 __attribute__((always_inline)) inline void bloc_cols(int rn, int6
   }
 }
 
-// Jobs = (row tiles of RM) x (column tiles of RN), job = it + mt * jt; thread ith takes a contiguous range.
+// Jobs = (row tiles of RM) x (column tiles of RN); thread ith takes a contiguous range of jobs.
 // Rows m % RM left over are done with 1-row tiles.
 template <int RM, int RN, typename T>
 CK_TARGET_AVX2 __attribute__((always_inline)) inline void tinyblas_tiled(int64_t m, int64_t n, int64_t k, const T* A,
@@ -104,8 +104,12 @@ CK_TARGET_AVX2 __attribute__((always_inline)) inline void tinyblas_tiled(int64_t
   const int64_t nt = (n + RN - 1) / RN;
   const int64_t jobs = mt * nt;
   const int64_t per = (jobs + nth - 1) / nth, j0 = std::min(jobs, per * ith), j1 = std::min(jobs, j0 + per);
+  // Job order (never an output's arithmetic): with more weight rows than activation rows, column tiles fastest
+  // (a 4-row A tile stays in L1 while B, the smaller operand, streams from L2 -- tinyBLAS's own order); else row
+  // tiles fastest (the 3-column B tile stays, A streams).
+  const bool cols_fastest = m > n;
   for (int64_t job = j0; job < j1; ++job) {
-    const int64_t it = job % mt, jt = job / mt;
+    const int64_t it = cols_fastest ? job / nt : job % mt, jt = cols_fastest ? job % nt : job / mt;
     const int64_t jj = jt * RN;
     const int rn = static_cast<int>(std::min<int64_t>(RN, n - jj));
     if (it < mt_full) {
