@@ -49,8 +49,15 @@ regen-fixtures: build
 bench: build
 	bash scripts/bench.sh $(BUILD)
 
-# ck's strict kernels vs a naive scalar loop, GB/s and GFLOP/s (not yet vs the oracle's ggml in the same run).
-bench-kernels: build
+# ck's strict kernels vs the oracle's own ggml on the 2B shapes (AVX2 build = pinned numerics, AVX-512 = speed
+# anchor): GFLOP/s, ratios, FMA peak; markdown on stdout, JSON in $(BUILD)/bench/. CK_BENCH_LONG=1: longer run.
+# Then ck's kernels vs naive scalar loops (ck-bench-kernels).
+bench-kernels: build oracles
+	CK_ORACLE_ISA=avx2 CK_LIVE_TARGETS=bench_vs_ggml bash tests/parity/kernels/build_live.sh $(BUILD) > /dev/null
+	CK_ORACLE_ISA=avx512 CK_LIVE_TARGETS=bench_vs_ggml bash tests/parity/kernels/build_live.sh $(BUILD) > /dev/null
+	mkdir -p $(BUILD)/bench
+	$(BUILD)/parity-live/bench_vs_ggml-avx2 --json $(BUILD)/bench/kernels_vs_ggml_avx2.json
+	$(BUILD)/parity-live/bench_vs_ggml-avx512 --json $(BUILD)/bench/kernels_vs_ggml_avx512.json
 	$(BUILD)/bin/ck-bench-kernels
 
 # ck-encode / ck-decode vs llama.cpp (portable avx2 pin and avx512 speed anchor) on Qwen3-VL-2B dimensions, same run,
