@@ -27,20 +27,18 @@ Encoder::Encoder(const std::string& model, int n_threads) {
   if (out.dtype != DType::F32 || out.shape.size() != 2 || out.shape[1].sym >= 0 || !out.strides.empty())
     fail(p.path(), "output '" + out.tensor + "' is not contiguous f32 [rows][row_width]");
   row_width_ = out.shape[1].value;
-  // Slices of a row (docs/formats/prefix.md): when the output is a concatenation, its first input is the
-  // merger slice and every further input one deepstack slice, all of the same width.
-  n_embd_ = row_width_;
-  n_deepstack_ = 0;
-  for (const auto& c : p.calls())
-    if (c.out.tensor == out.tensor && c.op == "concat" && !c.ins.empty()) {
-      const int64_t w0 = c.ins[0].shape.back().value;
-      bool same = true;
-      for (const auto& i : c.ins) same = same && i.shape.back().sym < 0 && i.shape.back().value == w0;
-      if (same && w0 * int64_t(c.ins.size()) == row_width_) {
-        n_embd_ = w0;
-        n_deepstack_ = int64_t(c.ins.size()) - 1;
-      }
-    }
+  // Slices of a row (docs/formats/prefix.md) come from the template's bridge contract (n_embd, n_deepstack);
+  // the plan's output width must agree with them.
+  const json bridge = p.contracts().value("bridge", json::object());
+  if (!bridge.contains("n_embd") || !bridge["n_embd"].is_number_integer() || !bridge.contains("n_deepstack") ||
+      !bridge["n_deepstack"].is_number_integer())
+    fail(p.path(), "contracts.bridge lacks integer n_embd / n_deepstack (template '" + p.template_name() +
+                       "': add them to its bridge section, then re-run ck-convert | ck-lower | ck-layout)");
+  n_embd_ = bridge["n_embd"].get<int64_t>();
+  n_deepstack_ = bridge["n_deepstack"].get<int64_t>();
+  if (n_embd_ <= 0 || n_deepstack_ < 0 || n_embd_ * (1 + n_deepstack_) != row_width_)
+    fail(p.path(), "contracts.bridge n_embd " + std::to_string(n_embd_) + " x (1 + n_deepstack " +
+                       std::to_string(n_deepstack_) + ") != output row width " + std::to_string(row_width_));
   exec_ = std::make_unique<Executor>(p, n_threads);
 }
 
