@@ -37,19 +37,30 @@ PIXEL_IMAGES = ["rocket.jpg", "chelsea_rgba.png", "gray_200x120.png"]          #
 PIXEL_MMPROJ = "tiny-mmproj-f32"                 # RGBA, gray): one cheap mmproj, pixels + embedding
 DUMP_IMAGE = "tiny_24x24.png"                    # every encoder activation: smallest image only (36 patches)
 DUMP_MMPROJ = {"tiny": MMPROJ_TYPES, "small": ["f32", "q8_0"]}   # a small-preset dump is ~5 MB: two of them
-DEC_MMPROJ = "f32"                               # the decoder cases take the image embedding from this mmproj
-DEC_IMAGE = "tiny_24x24.png"
-N_PREDICT = 32
-HEAD = 256                                       # logits columns stored per row (all rows: sha256 of the full row)
+DEC_MMPROJ = "f32"                               # the decoder cases take the image embeddings from this mmproj
+N_PREDICT = 64
+HEAD = 256                                       # logits columns stored per row (describe only; all rows: sha256)
 SHORT_PROMPT = "Describe this image."
 LONG_PROMPT = " ".join("Step %d: look at the picture again and name one more detail you can see." % i
-                       for i in range(1, 21))
+                       for i in range(1, 21))    # (parity_full.sh reads this one)
+PROMPT_512 = " ".join("Step %d: look at the picture again and name one more detail you can see." % i
+                      for i in range(1, 23))
+TWO_IMAGE_PROMPT = ("<__media__>Describe the first picture. <__media__>Now compare it with the second one. "
+                    + " ".join("Point %d: say what the two pictures share and how they differ." % i for i in range(1, 7)))
 SPLIT_KV_CELLS = 256                             # KV cells beyond this -> n_kv >= 512 -> split-KV flash attention
+# Every case: ref_decode --prompt-logits-out --logits-all-out (every prompt position is an output, then N_PREDICT
+# greedy steps: the layout of ck-decode --logits-all-out) at threads 1 and 2; sha256 of every row.
 DEC_CASES = [
-    # name, prompt, image first?, also logits at every prompt position?
-    ("describe", SHORT_PROMPT, False, True),
-    ("long_image_first", LONG_PROMPT, True, False),
+    # name, prompt, images, image first?, text models ("*" = all of the preset), + describe extras
+    ("describe", SHORT_PROMPT, ["tiny_24x24.png"], False, "*"),
+    # 225 prompt positions (27 + 80 image rows): the KV view grows from 256 to 512 cells during generation
+    ("two_image_cross256", TWO_IMAGE_PROMPT, ["noise_96x288.png", "mix_333x251.png"], False, "*"),
+    # 499 prompt positions (80 image rows first): the KV view grows from 512 to 768 cells during generation
+    ("long_image_first_cross512", PROMPT_512, ["mix_333x251.png"], True,
+     {"tiny": "*", "small": ["f16", "q8_0", "q4_k_m", "q6_k"]}),
 ]
+DETAIL_CASE = "describe"    # also: result_norm dump (prefill + every step), first 256 logits columns, dump on/off
+                            # check, and llama-mtmd-cli mode (logits of the last prompt token only): tokens + row 0
 RESULT_NORM = "result_norm"                      # decoder dumps keep only the final hidden state (input of the logits matmul)
 
 
@@ -79,6 +90,7 @@ class Regen:
         self.models = json.load(open(models_json))      # name -> how it was made
         self.files = {}                                 # relpath -> description
         self.failures = []
+        self.old_dir = None                             # --incremental: the recorded fixtures
 
     # ------------------------------------------------------------------------------------------ helpers
     def model(self, name):
@@ -195,81 +207,119 @@ class Regen:
             mmproj = "%s-mmproj-%s" % (preset, DEC_MMPROJ)
             for tt in TEXT_TYPES[preset]:
                 name = "%s-text-%s" % (preset, tt)
-                for case, prompt, image_first, prompt_all in DEC_CASES:
-                    old = [c for c in old_cases if c["model"] == name and c["case"] == case]
+                for case, prompt, images, image_first, models in DEC_CASES:
+                    sel = models if isinstance(models, str) else models[preset]
+                    if sel != "*" and tt not in sel:
+                        continue
+                    old = [c for c in old_cases if c["model"] == name and c["case"] == case
+                           and c.get("n_predict") == N_PREDICT and "rows" in c]
                     if old:
                         out.append(old[0])
                     else:
                         print("regen_fixtures: decode %s %s" % (name, case), flush=True)
-                        out.append(self.decode_case(preset, name, mmproj, case, prompt, image_first, prompt_all, encode_cases))
+                        out.append(self.decode_case(preset, name, mmproj, case, prompt, images, image_first, encode_cases))
         return out
 
-    def decode_case(self, preset, name, mmproj, case, prompt, image_first, prompt_all, encode_cases):
+    def decode_case(self, preset, name, mmproj, case, prompt, images, image_first, encode_cases):
         o = os.path.join(self.runs, "dec_%s_%s" % (name, case))
         rel = "decode/%s/%s" % (name, case)
-        base = ["--model", self.model(name), "--mmproj", self.model(mmproj), "--image", os.path.join(IMG_DIR, DEC_IMAGE),
-                "--prompt", prompt] + (["--image-first"] if image_first else [])
-        dumpargs = lambda d, steps: ["--dump-dir", d, "--dump-filter", RESULT_NORM, "--dump-steps", steps]
-        e = {"model": name, "mmproj": mmproj, "case": case, "image": DEC_IMAGE, "prompt": prompt, "image_first": image_first}
+        detail = case == DETAIL_CASE
+        base = ["--model", self.model(name), "--mmproj", self.model(mmproj)]
+        for im in images:
+            base += ["--image", os.path.join(IMG_DIR, im)]
+        base += ["--prompt", prompt, "--n-predict", N_PREDICT] + (["--image-first"] if image_first else [])
+        dumpargs = lambda d: ["--dump-dir", d, "--dump-filter", RESULT_NORM, "--dump-steps", N_PREDICT]
+        e = {"model": name, "mmproj": mmproj, "case": case, "image": images[0], "images": images, "prompt": prompt,
+             "image_first": image_first}
+        meta = lambda k: json.loads(open(o + "." + k + ".json", "rb").read().decode("utf-8", "replace"))
 
-        # (a) logits at every prompt position (all prompt tokens are outputs: ref_decode --prompt-logits-out)
-        if prompt_all:
-            self.run("ref_decode", base + ["--n-predict", 0, "--threads", 1, "--prompt-logits-out", o + ".p1.f32",
-                                           "--meta", o + ".p1.json"] + dumpargs(o + ".p1.dump", 0), o + ".err")
-            self.run("ref_decode", base + ["--n-predict", 0, "--threads", 2, "--prompt-logits-out", o + ".p2.f32",
-                                           "--meta", o + ".p2.json"], o + ".err")
-            if not same_file(o + ".p1.f32", o + ".p2.f32"):
-                self.fail("decode %s %s: prompt logits differ between threads 1 and 2" % (name, case))
-            m = json.loads(open(o + ".p1.json", "rb").read().decode("utf-8", "replace"))
-            V = m["first_logits"]["n_vocab"]
-            shas, am = self.logits_rows(o + ".p1.f32", V, o + ".p1.head.f32")
-            e["prompt_logits"] = {"threads_identical": [1, 2], "shape": [len(shas), V], "rows_sha256": shas, "argmax": am,
-                                  "head": self.store_f32(o + ".p1.head.f32", rel + ".prompt_logits_head.f32.zst", [len(shas), HEAD]),
-                                  "dump": self.store_dump(o + ".p1.dump", rel + ".prompt.dump")}
-
-        # (b) greedy generation as llama-mtmd-cli (logits on the last prompt token only), threads 1 and 2;
-        #     t1 twice (with and without the result_norm dump: dumping must not change anything)
+        # every prompt position is an output (--prompt-logits-out), then N_PREDICT greedy steps (--logits-all-out):
+        # the rows of ck-decode --logits-all-out. Threads 1 and 2; the detail case runs t1 with and without the
+        # result_norm dump (dumping must not change anything).
         runs = {}
-        for t, dump in ((1, True), (1, False), (2, True)):
-            k = "g%d%s" % (t, "d" if dump else "")
-            self.run("ref_decode", base + ["--n-predict", N_PREDICT, "--threads", t, "--logits-all-out", o + "." + k + ".f32",
-                                           "--emb-out", o + "." + k + ".emb.f32", "--meta", o + "." + k + ".json"]
-                     + (dumpargs(o + "." + k + ".dump", N_PREDICT) if dump else []), o + ".err")
-            runs[k] = json.loads(open(o + "." + k + ".json", "rb").read().decode("utf-8", "replace"))
-        if not same_file(o + ".g1d.f32", o + ".g1.f32"):
+        for t, dump in ((1, detail), (2, False)) + (((1, False),) if detail else ()):
+            k = "a%d%s" % (t, "d" if dump else "")
+            self.run("ref_decode", base + ["--threads", t, "--prompt-logits-out", o + "." + k + ".p.f32",
+                                           "--logits-all-out", o + "." + k + ".g.f32", "--emb-out", o + "." + k + ".emb.f32",
+                                           "--meta", o + "." + k + ".json"] + (dumpargs(o + "." + k + ".dump") if dump else []),
+                     o + ".err")
+            runs[k] = meta(k)
+        k1, k2 = ("a1d" if detail else "a1"), "a2"
+        if detail and not (same_file(o + ".a1d.p.f32", o + ".a1.p.f32") and same_file(o + ".a1d.g.f32", o + ".a1.g.f32")):
             self.fail("decode %s %s: dumping changed the logits" % (name, case))
-        m = runs["g1d"]
+        if not same_file(o + ".%s.p.f32" % k1, o + ".a2.p.f32"):
+            self.fail("decode %s %s: prompt logits differ between threads 1 and 2" % (name, case))
+        m = runs[k1]
         V = m["first_logits"]["n_vocab"]
-        cells = m["n_prompt_tokens"] + len(m["tokens"])
+        n_prompt = m["n_prompt_tokens"]
+        cells = n_prompt + len(m["tokens"])
         split_kv = cells > SPLIT_KV_CELLS
-        e.update(prompt_text_tokens=m["prompt_text_tokens"], n_prompt_tokens=m["n_prompt_tokens"],
+        e.update(prompt_text_tokens=m["prompt_text_tokens"], n_prompt_tokens=n_prompt,
                  n_image_tokens=m["n_image_tokens"], chunks=m["chunks"], n_predict=N_PREDICT,
-                 kv_cells_max=cells, split_kv_expected=split_kv)
-        # the image embedding the decoder got must be the encoder fixture's (same mmproj, same image)
-        enc = [c for c in encode_cases if c["model"] == mmproj and c["image"] == DEC_IMAGE][0]
-        if sha256_file(o + ".g1d.emb.f32") != self.files[enc["embedding"]]["sha256"]:
-            self.fail("decode %s %s: image embedding differs from the encode fixture" % (name, case))
-        e["image_embedding"] = enc["embedding"]
-        identical = same_file(o + ".g1d.f32", o + ".g2d.f32")
+                 kv_cells_max=cells, split_kv_expected=split_kv,
+                 # KV-view boundaries (256 cells each) the generation crosses: cells n_prompt+1 .. cells are used
+                 kv_boundaries_crossed=[b for b in range(256, cells, 256) if b >= n_prompt])
+        # the image embeddings the decoder got must be the encoder fixtures' (same mmproj, same images, in order)
+        emb = hashlib.sha256()
+        for im in images:
+            enc = [c for c in encode_cases if c["model"] == mmproj and c["image"] == im][0]
+            emb.update(self.raw_of(enc["embedding"]))
+        if sha256_file(o + ".%s.emb.f32" % k1) != emb.hexdigest():
+            self.fail("decode %s %s: image embeddings differ from the encode fixtures" % (name, case))
+        e["image_embeddings"] = [[c for c in encode_cases if c["model"] == mmproj and c["image"] == im][0]["embedding"]
+                                 for im in images]
+        shas, am = self.logits_rows(o + ".%s.p.f32" % k1, V, o + ".p.head.f32")
+        e["prompt_logits"] = {"threads_identical": [1, 2], "shape": [len(shas), V], "rows_sha256": shas, "argmax": am,
+                              "head": self.store_f32(o + ".p.head.f32", rel + ".prompt_logits_head.f32.zst", [len(shas), HEAD]) if detail else None,
+                              "dump": None}
+        identical = same_file(o + ".%s.g.f32" % k1, o + ".a2.g.f32")
         if not identical and not split_kv:
             self.fail("decode %s %s: generated logits differ between threads 1 and 2 with %d KV cells" % (name, case, cells))
         e["gen_threads_identical"] = identical
         e["gen"] = []
         for t in ([1] if identical else [1, 2]):
-            k = "g%dd" % t
-            shas, am = self.logits_rows(o + "." + k + ".f32", V, o + "." + k + ".head.f32")
+            k = k1 if t == 1 else k2
+            shas, am = self.logits_rows(o + "." + k + ".g.f32", V, o + ".g.head.f32")
             tag = "" if identical else ".t%d" % t
-            e["gen"].append({"threads": [1, 2] if identical else [t], "tokens": runs[k]["tokens"], "hit_eog": runs[k]["hit_eog"],
-                             "shape": [len(shas), V], "rows_sha256": shas, "argmax": am,
-                             "head": self.store_f32(o + "." + k + ".head.f32", rel + tag + ".gen_logits_head.f32.zst", [len(shas), HEAD]),
-                             "dump": self.store_dump(o + "." + k + ".dump", rel + tag + ".gen.dump")})
-            if am != runs[k]["tokens"][:len(am)]:
+            g = {"threads": [1, 2] if identical else [t], "tokens": runs[k]["tokens"], "hit_eog": runs[k]["hit_eog"],
+                 "shape": [len(shas), V], "rows_sha256": shas, "argmax": am,
+                 "head": self.store_f32(o + ".g.head.f32", rel + tag + ".gen_logits_head.f32.zst", [len(shas), HEAD]) if detail else None,
+                 "dump": self.store_dump(o + "." + k + ".dump", rel + tag + ".dump") if detail and t == 1 else None}
+            if not identical:   # first generated row that differs from the other thread count (informative)
+                other = self.logits_rows(o + "." + (k2 if t == 1 else k1) + ".g.f32", V, o + ".x.head.f32")[0]
+                g["first_row_differing_between_threads"] = next((i for i, (x, y) in enumerate(zip(shas, other)) if x != y), None)
+            e["gen"].append(g)
+            if am != runs[k]["tokens"][:len(am)] or len(am) != len(runs[k]["tokens"]):
                 self.fail("decode %s %s t%d: greedy tokens are not the argmax of their logits" % (name, case, t))
-        if prompt_all:
-            last = e["prompt_logits"]["rows_sha256"][-1]
-            # informative: all-outputs prefill vs last-output-only prefill at the last prompt position
-            e["prompt_logits"]["last_row_equals_gen_row0"] = last == e["gen"][0]["rows_sha256"][0]
+        e["rows"] = "ck-decode --logits-all-out at threads t = prompt_logits.rows_sha256 + gen[threads contains t].rows_sha256"
+        e["prompt_logits"]["last_row_equals_gen_row0"] = e["prompt_logits"]["rows_sha256"][-1] == e["gen"][0]["rows_sha256"][0]
+
+        # llama-mtmd-cli mode (logits of the last prompt token only: a different computation for the last row,
+        # see README): greedy tokens and the first row, threads 1 and 2
+        if detail:
+            mt = []
+            for t in (1, 2):
+                k = "m%d" % t
+                self.run("ref_decode", base + ["--threads", t, "--logits-out", o + "." + k + ".f32", "--meta", o + "." + k + ".json"],
+                         o + ".err")
+                mm = meta(k)
+                row0 = sha256_file(o + "." + k + ".f32")
+                if mt and mt[0]["tokens"] == mm["tokens"] and mt[0]["first_row_sha256"] == row0:
+                    mt[0]["threads"].append(t)
+                else:
+                    mt.append({"threads": [t], "tokens": mm["tokens"], "hit_eog": mm["hit_eog"], "first_row_sha256": row0})
+            if len(mt) > 1 and not split_kv:
+                self.fail("decode %s %s: llama-mtmd-cli mode differs between threads 1 and 2" % (name, case))
+            e["mtmd_cli"] = mt
+        for f in os.listdir(self.runs):       # the all-rows files are large: keep the work dir small
+            if f.startswith("dec_%s_%s." % (name, case)) and f.endswith(".f32"):
+                os.remove(os.path.join(self.runs, f))
         return e
+
+    def raw_of(self, rel):
+        return subprocess.run(["zstd", "-q", "-dc", os.path.join(self.out if os.path.exists(os.path.join(self.out, rel))
+                                                                   else self.old_dir, rel)],
+                              check=True, capture_output=True).stdout
 
     # ------------------------------------------------------------------------------------------ manifest
     def manifest(self, enc, dec):
@@ -280,7 +330,7 @@ class Regen:
             drivers[f] = sha256_file(os.path.join(srcdir, f))
         images = {}
         img_man = {x["file"]: x for x in json.load(open(os.path.join(IMG_DIR, "manifest.json")))["images"]}
-        for im in sorted(set(ENC_IMAGES + PIXEL_IMAGES + [DEC_IMAGE])):
+        for im in sorted(set(ENC_IMAGES + PIXEL_IMAGES + [i for c in DEC_CASES for i in c[2]])):
             s = sha256_file(os.path.join(IMG_DIR, im))
             if s != img_man[im]["sha256"]:
                 raise SystemExit("regen_fixtures: %s does not match images/manifest.json" % im)
@@ -301,10 +351,13 @@ class Regen:
                 "decode": "ref_decode defaults = llama-mtmd-cli single turn: chat template of the GGUF applied to prompt + "
                           "<__media__> (--image-first: marker before the text), one llama_decode per mtmd chunk, n_ctx 4096, "
                           "n_batch 2048, n_ubatch 512, flash_attn on, KV f16, greedy (first maximum)",
-                "prompt_logits": "ref_decode --prompt-logits-out: every prompt position is an output (a different "
-                                 "computation from logits-last-only, see README)",
-                "dumps": "decoder dumps: --dump-filter %s (prefill and gen0..gen%d); encoder dumps: every named node"
-                         % (RESULT_NORM, N_PREDICT - 1),
+                "decode_rows": "every case: ref_decode --prompt-logits-out (every prompt position is an output, a "
+                               "different computation from logits-last-only, see README) + --logits-all-out (the row each "
+                               "of the n_predict greedy tokens came from), threads 1 and 2: sha256 of every row; = the rows "
+                               "of ck-decode --logits-all-out. %s also: llama-mtmd-cli mode (logits of the last prompt "
+                               "token only) tokens + first row" % DETAIL_CASE,
+                "dumps": "decoder dumps (%s only): --dump-filter %s (prefill and gen0..gen%d); encoder dumps: every named node"
+                         % (DETAIL_CASE, RESULT_NORM, N_PREDICT - 1),
                 "logits_head_columns": HEAD,
                 "split_kv_rule": "KV cells > %d -> n_kv >= 512 -> single-token flash attention splits the KV range "
                                  "by thread count: generated logits are recorded per thread count" % SPLIT_KV_CELLS,
@@ -325,7 +378,7 @@ def main():
     if len(sys.argv) > 6:
         if sys.argv[6] != "--incremental" or len(sys.argv) != 8:
             raise SystemExit("usage: regen_fixtures.py WORK OUT_DIR OBIN ORACLE_JSON MODELS_JSON [--incremental OLD_FIXTURES]")
-        old_dir = sys.argv[7]
+        old_dir = r.old_dir = sys.argv[7]
         old = json.load(open(os.path.join(old_dir, "manifest.json")))
         for n, info in old["models"].items():
             if n not in r.models or sha256_file(r.model(n)) != info["sha256"]:
@@ -356,7 +409,7 @@ def main():
             r.out = os.path.join(work, "recheck")
             shutil.rmtree(r.out, ignore_errors=True)
             os.makedirs(r.out)
-            again = r.decode_case(preset, ref["model"], ref["mmproj"], *case, enc)
+            again = r.decode_case(preset, ref["model"], ref["mmproj"], *case[:4], enc)
             r.files, r.out = files_before, out
             strip = lambda e: json.dumps(e, sort_keys=True)
             if r.failures or strip(again) != strip(ref):

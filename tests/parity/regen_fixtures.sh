@@ -7,14 +7,17 @@
 #    F32/F16/BF16/Q8_0 + text F16/Q8_0, ref_quantize text Q4_K_M/Q6_K; then extra_text_models below: ck-synth
 #    text F32/BF16, ref_quantize text Q4_0 (both presets) and Q5_K_S (small: 42 q5_K + q6_K token_embd))
 # 3. runs ref_encode / ref_decode at threads 1 and 2 and writes the fixtures (regen_fixtures.py): encoder
-#    pixels + embeddings (+ every activation on the smallest image), decoder logits at every prompt position and
-#    32 greedy tokens (per-row sha256 of the full logits, first 256 columns stored, result_norm dumps), and
+#    pixels + embeddings (+ every activation on the smallest image); decoder cases (one image, two images, prompts
+#    whose KV view crosses 256 and 512 cells during generation): the sha256 of EVERY logits row (each prompt
+#    position, then each of 64 greedy steps = the rows of ck-decode --logits-all-out) and the token ids, per
+#    thread count where they differ (first 256 columns + result_norm dump for the short case only); and
 #    manifest.json (oracle version/ISA/flags, driver sources, zstd, threads, sha256 of every model, image, file)
 # 4. replaces tests/parity/fixtures only if everything succeeded and the thread/dump cross-checks held.
 # Deterministic: a rerun with the same oracle, models and zstd gives byte-identical files (no timestamps or
 # machine paths are written). Exit: 0 ok, 1 failure / mismatch, 3 no model generator.
 # CK_REGEN_ONLY_NEW=1: keep every existing fixture file as it is and run the oracle only for decoder cases of
-# text models the current manifest does not have yet (regen_fixtures.py --incremental; the new files and the
+# text models the current manifest does not have yet, or recorded with another n_predict or without per-row
+# hashes (regen_fixtures.py --incremental; the new files and the
 # manifest with the new entries are copied into tests/parity/fixtures; the regenerated models, oracle, zstd must
 # equal the recorded ones, and a changed driver source is accepted only if a recorded decoder case reproduces).
 # CK_REGEN_WORK overrides the work directory (default $CK_ORACLE_DIR/work/regen).
