@@ -150,3 +150,29 @@ jq_first_dump() { jq -r '[.files | to_entries[] | select(.value.kind == "dump") 
   [ "$status" -eq 1 ]
   [[ "$output" == *"greedy tokens are not the argmax"* ]]
 }
+
+@test "decoder cases pin every logits row: each prompt position and 64 greedy steps, threads 1 and 2, KV views crossing 256 and 512 cells" {
+  M="$FIX/manifest.json"
+  # per case: one row hash per prompt position; per thread group one per token (64 unless end of generation);
+  # threads 1 and 2 both covered; the layout note ck's comparison relies on
+  run jq -r '.decode[] | select((.prompt_logits.rows_sha256 | length) != .n_prompt_tokens
+      or ([.gen[].threads[]] | sort) != [1, 2] or (.rows | not)
+      or any(.gen[]; (.rows_sha256 | length) != (.tokens | length) or ((.tokens | length) != .n_predict and (.hit_eog | not))))
+      | .model + " " + .case' "$M"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ -z "$output" ]
+  [ "$(jq -c '[.decode[].n_predict] | unique' "$M")" = "[64]" ]
+  # full sha256 digests only (no raw logits beyond the describe heads)
+  [ "$(jq '[.decode[] | .prompt_logits.rows_sha256[], .gen[].rows_sha256[] | select(test("^[0-9a-f]{64}$") | not)] | length' "$M")" = 0 ]
+  # every text model has cases; each preset has a case whose generation crosses 256 and one crossing 512 KV cells
+  for p in tiny small; do
+    for b in 256 512; do
+      n=$(jq --arg p "$p" --argjson b "$b" '[.decode[] | select(.model | startswith($p + "-")) | select(any(.kv_boundaries_crossed[]; . == $b))] | length' "$M")
+      [ "$n" -gt 0 ] || { echo "$p: no decoder case crosses $b KV cells during generation"; false; }
+    done
+  done
+  [ "$(jq '[.models | keys[] | select(test("-text-"))] - [.decode[].model] | length' "$M")" = 0 ]
+  # prefixes of several images in one prompt
+  [ "$(jq '[.decode[] | select((.images | length) > 1)] | length' "$M")" -gt 0 ]
+}

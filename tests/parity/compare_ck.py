@@ -6,11 +6,14 @@
 Models are regenerated with ck-synth (K-quant text models with the oracle's ref_quantize when --oracle-bin has it)
 and must have the sha256 the fixture manifest records, so a fixture is never compared with the wrong model.
 Encoder: the prefix (ck-encode -t 1 and -t 2) vs the oracle embedding, and every activation of the fixture dump,
-with ck-diff at tolerance 0. Decoder: the logits the first generated token is taken from (sha256 of the whole
-row) and all greedy token ids, for each thread count the fixture records.
+with ck-diff at tolerance 0. Decoder: per case and thread count (1 and 2), one ck-decode --logits-all-out run (plan
+laid out once per text model with ck-layout --bound n_outputs=512): the sha256 of EVERY logits row (each prompt
+position, then each greedy step; = the oracle's --prompt-logits-out rows followed by its --logits-all-out rows) and
+the greedy token ids; a difference names the first differing row (prompt position p / step s). The case that
+records llama-mtmd-cli mode (logits of the last prompt token only) is also run that way: first row + token ids.
 Prints one line per comparison and a verdict; exit 0 all equal, 1 any difference, 3 something could not be compared.
 """
-import argparse, hashlib, json, os, subprocess, sys
+import argparse, hashlib, json, os, shutil, subprocess, sys, tempfile
 
 def sh(cmd, **kw):
     return subprocess.run(cmd, check=True, capture_output=True, **kw)
@@ -61,25 +64,26 @@ def main():
         models[name] = path
         return path
 
-    def plan(name):  # ck-convert | ck-lower | ck-layout -> directory
-        if name in planned:
-            return planned[name]
+    def plan(name, bound=()):  # ck-convert | ck-lower | ck-layout [--bound ...] -> directory
+        key = (name,) + tuple(bound)
+        if key in planned:
+            return planned[key]
         gguf = model(name)
         if gguf is None:
-            planned[name] = None
+            planned[key] = None
             return None
-        d = os.path.join(a.work, "plans", name); os.makedirs(d, exist_ok=True)
+        d = os.path.join(a.work, "plans", name + "".join("." + b.replace("=", "") for b in bound)); os.makedirs(d, exist_ok=True)
         try:
             man_json = sh([B("ck-convert"), gguf, "-o", os.path.join(d, "model.bump")]).stdout
             ir1 = sh([B("ck-lower"), "-"], input=man_json).stdout
-            sh([B("ck-layout"), "-", "-o", d], input=ir1)
+            sh([B("ck-layout"), "-", "-o", d] + [x for b in bound for x in ("--bound", b)], input=ir1)
         except subprocess.CalledProcessError as err:
             msg = err.stderr.decode(errors="replace").strip().splitlines()
             fails.append(f"{name}: {os.path.basename(err.cmd[0])} failed: {msg[-1] if msg else err.returncode}")
             print("NOT OK  " + fails[-1])
-            planned[name] = None
+            planned[key] = None
             return None
-        planned[name] = d
+        planned[key] = d
         return d
 
     def check(label, cmd):
@@ -128,42 +132,98 @@ def main():
                 check(f"encode {e['model']} {e['image']}: every activation vs oracle dump",
                       [B("ck-diff"), "--quiet", os.path.join(a.fixtures, e["dump"]), dump])
 
-    for e in man["decode"]:
-        if e["model"].split("-")[0] not in presets:
-            continue
-        d = plan(e["model"])
-        pre = prefixes.get((e["mmproj"], e["image"]))
-        if d is None:
-            continue
-        if pre is None:
-            notcmp.append(f"decode {e['model']} {e['case']}: no ck prefix for {e['mmproj']} {e['image']}")
-            continue
-        for g in e["gen"]:
-            for t in g["threads"]:
-                tag = f"decode {e['model']} {e['case']} t{t}"
-                lo = os.path.join(a.work, "dec", f"{e['model']}.{e['case']}.t{t}.logits")
-                to = lo.replace(".logits", ".tokens")
-                os.makedirs(os.path.dirname(lo), exist_ok=True)
-                cmd = [B("ck-decode"), "-m", d, "--prefix", pre, "-p", e["prompt"], "-n", str(e["n_predict"]),
-                       "-t", str(t), "--logits-out", lo, "--tokens-out", to]
-                if e.get("image_first"):
-                    cmd.append("--image-first")
-                r = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
-                if r.returncode != 0:
-                    fails.append(f"{tag}: ck-decode failed: {r.stderr.strip()[:200]}")
-                    print("NOT OK  " + fails[-1]); continue
-                got = sha256(lo)
-                if got == g["rows_sha256"][0]:
-                    oks += 1; print(f"OK      {tag}: first-token logits (sha256 of {g['shape'][1]} floats)")
-                else:
-                    fails.append(f"{tag}: first-token logits differ"); print("NOT OK  " + fails[-1])
-                toks = [int(x) for x in open(to).read().split()]
-                want = g["tokens"]
-                if toks == want:
-                    oks += 1; print(f"OK      {tag}: {len(want)} greedy tokens")
-                else:
-                    k = next((i for i, (x, y) in enumerate(zip(toks, want)) if x != y), min(len(toks), len(want)))
-                    fails.append(f"{tag}: greedy tokens differ at index {k}"); print("NOT OK  " + fails[-1])
+    def row_shas(path, n_vocab):
+        out, rb = [], n_vocab * 4
+        with open(path, "rb") as f:
+            while True:
+                row = f.read(rb)
+                if not row:
+                    return out
+                out.append(hashlib.sha256(row).hexdigest() if len(row) == rb else "(partial row)")
+
+    def decode_cases(row_shas, rows_dir):
+        nonlocal oks
+        for e in man["decode"]:
+            if e["model"].split("-")[0] not in presets:
+                continue
+            d = plan(e["model"], ["n_outputs=512"])     # every prompt position an output: one ubatch of rows
+            if d is None:
+                continue
+            imgs = e.get("images", [e["image"]])
+            pre = [prefixes.get((e["mmproj"], im)) for im in imgs]
+            if None in pre:
+                notcmp.append(f"decode {e['model']} {e['case']}: no ck prefix for {e['mmproj']} {imgs}")
+                continue
+            base = [B("ck-decode"), "-m", d] + [x for p in pre for x in ("--prefix", p)] + ["-p", e["prompt"],
+                    "-n", str(e["n_predict"])] + (["--image-first"] if e.get("image_first") else [])
+            if "rows" not in e:
+                notcmp.append(f"decode {e['model']} {e['case']}: fixture without per-row logits (make regen-fixtures)")
+                continue
+            P = e["prompt_logits"]["rows_sha256"]
+            V = e["prompt_logits"]["shape"][1]
+            where = lambda i: f"prompt position {i}" if i < len(P) else f"step {i - len(P)}"
+            for g in e["gen"]:
+                want_rows, want = P + g["rows_sha256"], g["tokens"]
+                for t in g["threads"]:
+                    tag = f"decode {e['model']} {e['case']} t{t}"
+                    lo = os.path.join(rows_dir, f"{e['model']}.{e['case']}.t{t}.all.f32")
+                    to = os.path.join(a.work, "dec", f"{e['model']}.{e['case']}.t{t}.tokens")
+                    os.makedirs(os.path.dirname(lo), exist_ok=True)
+                    r = subprocess.run(base + ["-t", str(t), "--logits-all-out", lo, "--tokens-out", to],
+                                       capture_output=True, text=True, errors="replace")
+                    if r.returncode != 0:
+                        fails.append(f"{tag}: ck-decode --logits-all-out failed: {r.stderr.strip()[-200:]}")
+                        print("NOT OK  " + fails[-1]); continue
+                    got_rows = row_shas(lo, V)
+                    os.remove(lo)
+                    toks = [int(x) for x in open(to).read().split()]
+                    n_eq = sum(x == y for x, y in zip(got_rows, want_rows))
+                    k = next((i for i, (x, y) in enumerate(zip(got_rows, want_rows)) if x != y), None)
+                    if k is None and len(got_rows) != len(want_rows):
+                        k = min(len(got_rows), len(want_rows))
+                    kt = next((i for i, (x, y) in enumerate(zip(toks, want)) if x != y), None)
+                    if kt is None and len(toks) != len(want):
+                        kt = min(len(toks), len(want))
+                    what = f"{n_eq}/{len(want_rows)} logits rows equal ({len(P)} prompt positions + {len(want)} steps)"
+                    if k is None and kt is None:
+                        oks += 1; print(f"OK      {tag}: {what}, {len(want)} token ids equal")
+                    else:
+                        msg = f"{tag}: {what}" + (f", ck has {len(got_rows)} rows" if len(got_rows) != len(want_rows) else "")
+                        if k is not None:
+                            msg += f", first differing row {k} = {where(k)}"
+                        if kt is not None:
+                            msg += f", token ids differ from index {kt}"
+                        fails.append(msg); print("NOT OK  " + msg)
+            for mt in e.get("mtmd_cli", []):
+                for t in mt["threads"]:
+                    tag = f"decode {e['model']} {e['case']} t{t} llama-mtmd-cli mode"
+                    lo = os.path.join(a.work, "dec", f"{e['model']}.{e['case']}.t{t}.first.f32")
+                    to = lo.replace(".first.f32", ".mtmd.tokens")
+                    r = subprocess.run(base + ["-t", str(t), "--logits-out", lo, "--tokens-out", to],
+                                       capture_output=True, text=True, errors="replace")
+                    if r.returncode != 0:
+                        fails.append(f"{tag}: ck-decode failed: {r.stderr.strip()[-200:]}")
+                        print("NOT OK  " + fails[-1]); continue
+                    toks, want = [int(x) for x in open(to).read().split()], mt["tokens"]
+                    kt = next((i for i, (x, y) in enumerate(zip(toks, want)) if x != y), None)
+                    if kt is None and len(toks) != len(want):
+                        kt = min(len(toks), len(want))
+                    row_ok = sha256(lo) == mt["first_row_sha256"]
+                    if row_ok and kt is None:
+                        oks += 1; print(f"OK      {tag}: first row (last prompt position) and {len(want)} token ids equal")
+                    else:
+                        msg = f"{tag}:" + ("" if row_ok else " first row differs") + ("" if kt is None else f" token ids differ from index {kt}")
+                        fails.append(msg); print("NOT OK  " + msg)
+
+    # the all-rows logits files (up to 340 MB per run) are hashed and deleted at once: in RAM when a tmpfs is
+    # there (CK_PARITY_TMP overrides), which saves about a second of file system work per large run
+    shm = os.environ.get("CK_PARITY_TMP") or ("/dev/shm" if os.access("/dev/shm", os.W_OK) else "")
+    os.makedirs(os.path.join(a.work, "dec"), exist_ok=True)
+    rows_dir = tempfile.mkdtemp(prefix="ck_parity_rows.", dir=shm or os.path.join(a.work, "dec"))
+    try:
+        decode_cases(row_shas, rows_dir)
+    finally:
+        shutil.rmtree(rows_dir, ignore_errors=True)
 
     for n in notcmp:
         print(f"NOT COMPARED  {n}")
