@@ -155,9 +155,9 @@ jq_first_dump() { jq -r '[.files | to_entries[] | select(.value.kind == "dump") 
   M="$FIX/manifest.json"
   # per case: one row hash per prompt position; per thread group one per token (64 unless end of generation);
   # threads 1 and 2 both covered; the layout note ck's comparison relies on
-  run jq -r '.decode[] | select((.prompt_logits.rows_sha256 | length) != .n_prompt_tokens
+  run jq -r '.decode[] | .n_predict as $n | select((.prompt_logits.rows_sha256 | length) != .n_prompt_tokens
       or ([.gen[].threads[]] | sort) != [1, 2] or (.rows | not)
-      or any(.gen[]; (.rows_sha256 | length) != (.tokens | length) or ((.tokens | length) != .n_predict and (.hit_eog | not))))
+      or any(.gen[]; (.rows_sha256 | length) != (.tokens | length) or ((.tokens | length) != $n and (.hit_eog | not))))
       | .model + " " + .case' "$M"
   echo "$output"
   [ "$status" -eq 0 ]

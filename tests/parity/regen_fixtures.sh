@@ -20,11 +20,16 @@
 # hashes (regen_fixtures.py --incremental; the new files and the
 # manifest with the new entries are copied into tests/parity/fixtures; the regenerated models, oracle, zstd must
 # equal the recorded ones, and a changed driver source is accepted only if a recorded decoder case reproduces).
-# CK_REGEN_WORK overrides the work directory (default $CK_ORACLE_DIR/work/regen).
+# CK_REGEN_WORK overrides the work directory (default $CK_ORACLE_DIR/work/regen). CK_REGEN_OUT=DIR writes the
+# fresh tree to DIR (replacing DIR) instead of tests/parity/fixtures (used to compare with the committed tree).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/oracle/common.sh"
 BUILD="$(abspath "${1:-build}")"
 FIX="$PARITY/fixtures"
+if [ -n "${CK_REGEN_OUT:-}" ]; then     # a fresh tree elsewhere, tests/parity/fixtures untouched (parity_full.sh)
+    [ "${CK_REGEN_ONLY_NEW:-0}" = 1 ] && { echo "regen_fixtures: CK_REGEN_OUT and CK_REGEN_ONLY_NEW=1 do not combine" >&2; exit 1; }
+    FIX="$(abspath "$CK_REGEN_OUT")"
+fi
 WORK="$(abspath "${CK_REGEN_WORK:-$REF/work/regen}")"
 T0=$(date +%s)
 
@@ -69,4 +74,4 @@ if [ ${#INCR[@]} -gt 0 ]; then
 else
     rm -rf "$FIX.old"; [ -d "$FIX" ] && mv "$FIX" "$FIX.old"; mv "$FIX.tmp" "$FIX"; rm -rf "$FIX.old"
 fi
-echo "regen_fixtures: OK: $(find "$FIX" -type f | wc -l) files, $(du -sb "$FIX" | cut -f1) bytes in tests/parity/fixtures, $(( $(date +%s) - T0 )) s"
+echo "regen_fixtures: OK: $(find "$FIX" -type f | wc -l) files, $(du -sb "$FIX" | cut -f1) bytes in ${FIX#"$ROOT"/}, $(( $(date +%s) - T0 )) s"
