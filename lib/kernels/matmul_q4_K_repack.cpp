@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 #include "core/half.h"
 #include "core/thread_pool.h"
@@ -228,6 +229,132 @@ CK_TARGET_AVX2 void matmul_q4_K_repack_avx2(int64_t r0, int64_t r1, int64_t n, i
                                   i + 8 < r1 ? A + (i + 8) * lda : nullptr);
   }
 }
+
+// ---- 16-row packs (AVX-512) --------------------------------------------------------------------------------------
+// ggml's AVX-512 build runs ggml_gemm_q4_K_8x8_q8_K's __AVX512BW__ branch: 16 weight rows (two block_q4_Kx8) x 16
+// activation rows per pass, one float lane per weight row, and per (output, super-block, sub-block pair) exactly
+// the AVX2 branch's steps: acc = fma((float)S_sb, d_w * d_a, acc), accm = fma((float)M_sb, dmin_w * d_a, accm),
+// result acc - accm (that build's Q4_K outputs equal the AVX2 build's bit for bit). ck does the same float steps
+// per lane. The exact integers S_sb / M_sb are formed vertically, without horizontal sums: each thread first
+// copies an L2-sized chunk of weight rows into Pack16 (lane r = row r, one dword = 4 consecutive quant bytes), then
+// for every activation row one 4-byte group of q8 is broadcast to all 16 lanes and maddubs-ed against the
+// nibbles; the int16 lanes sum 16 products of |nibble * q8| <= 15 * 128 (|sum| <= 30720: no wrap, and maddubs
+// pairs never saturate), madd with the 6-bit scale, low + high sub-block in int32.
+// GCC 12 reports false -W(maybe-)uninitialized positives inside avx512fintrin.h's intrinsics (their "__Y = __Y"
+// undefined-vector idiom) once they are inlined here.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+struct alignas(64) Pack16 {
+  uint8_t qs[32][64];   // [c][4r + i] = row r's qs[4c + i]: low nibbles sub-block 2(c/8), high nibbles 2(c/8)+1
+  int32_t sc[8][16];    // [t][r] = scale t of row r in both int16 halves (madd weights)
+  int32_t mins[4][16];  // [sb][r] = (m_{2sb}, m_{2sb+1}) of row r as two int16
+  float d[16], dmin[16];  // fp16 d / dmin of row r, converted (exact)
+};
+static_assert(sizeof(Pack16) == 2944, "Pack16 layout");
+
+// Pack 16 weight rows x nb super-blocks (P[b]); a layout change only.
+void pack16_q4_K(int64_t nb, const BlockQ4_K* A, int64_t lda, Pack16* P) {
+  for (int r = 0; r < 16; ++r)
+    for (int64_t b = 0; b < nb; ++b) {
+      const BlockQ4_K& x = A[r * lda + b];
+      Pack16& p = P[b];
+      for (int c = 0; c < 32; ++c) std::memcpy(&p.qs[c][4 * r], x.qs + 4 * c, 4);
+      alignas(16) uint32_t u[4];
+      scales_mins_k4(x.scales, u);
+      uint8_t s[16];
+      std::memcpy(s, u, 16);  // s[0..7] scales, s[8..15] mins
+      for (int t = 0; t < 8; ++t) p.sc[t][r] = int32_t(s[t]) | (int32_t(s[t]) << 16);
+      for (int sb = 0; sb < 4; ++sb) p.mins[sb][r] = int32_t(s[8 + 2 * sb]) | (int32_t(s[9 + 2 * sb]) << 16);
+      p.d[r] = fp16_to_fp32(x.d);
+      p.dmin[r] = fp16_to_fp32(x.dmin);
+    }
+}
+
+// 16 weight rows (P[0..nb)) x RN activation rows; C[j * ldc + r].
+template <bool kGemm, int RN>
+CK_TARGET_AVX512 void tile16_q4_K_avx512(int64_t nb, const Pack16* P, const BlockQ8_K* B, int64_t ldb, float* C,
+                                         int64_t ldc) {
+  __m512 acc[RN], accm[RN];
+  for (int j = 0; j < RN; ++j) acc[j] = accm[j] = _mm512_setzero_ps();
+  const __m512i m4 = _mm512_set1_epi8(0xF);
+  for (int64_t b = 0; b < nb; ++b) {
+    const Pack16& p = P[b];
+    const __m512 dw = _mm512_load_ps(p.d), mw = _mm512_load_ps(p.dmin);
+    const BlockQ8_K* y[RN];
+    __m512 ds[RN], dm[RN];
+    int32_t Q[RN][4];  // (Q_{2sb}, Q_{2sb+1}) as two int16; Q_t = sum of sub-block t's q8
+    __m512i Ssum[RN], Msum[RN];
+    for (int j = 0; j < RN; ++j) {
+      y[j] = &B[j * ldb + b];
+      const __m512 yd = _mm512_set1_ps(y[j]->d);
+      ds[j] = _mm512_mul_ps(dw, yd), dm[j] = _mm512_mul_ps(mw, yd);
+      const int16_t* bs = y[j]->bsums;
+      for (int sb = 0; sb < 4; ++sb)
+        Q[j][sb] = int32_t(uint16_t(int16_t(bs[4 * sb] + bs[4 * sb + 1]))) |
+                   int32_t(uint32_t(uint16_t(int16_t(bs[4 * sb + 2] + bs[4 * sb + 3]))) << 16);
+    }
+    for (int sb = 0; sb < 4; ++sb) {
+      __m512i pl[RN], ph[RN];
+      for (int c = 0; c < 8; ++c) {
+        const __m512i raw = _mm512_load_si512(p.qs[8 * sb + c]);
+        const __m512i wl = _mm512_and_si512(raw, m4), wh = _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4);
+        for (int j = 0; j < RN; ++j) {
+          int32_t al, ah;
+          std::memcpy(&al, y[j]->qs + 64 * sb + 4 * c, 4);
+          std::memcpy(&ah, y[j]->qs + 64 * sb + 32 + 4 * c, 4);
+          const __m512i tl = _mm512_maddubs_epi16(wl, _mm512_set1_epi32(al));
+          const __m512i th = _mm512_maddubs_epi16(wh, _mm512_set1_epi32(ah));
+          pl[j] = c == 0 ? tl : _mm512_add_epi16(pl[j], tl);
+          ph[j] = c == 0 ? th : _mm512_add_epi16(ph[j], th);
+        }
+      }
+      const __m512i sc0 = _mm512_load_si512(p.sc[2 * sb]), sc1 = _mm512_load_si512(p.sc[2 * sb + 1]);
+      const __m512i mn = _mm512_load_si512(p.mins[sb]);
+      for (int j = 0; j < RN; ++j) {
+        const __m512i S = _mm512_add_epi32(_mm512_madd_epi16(pl[j], sc0), _mm512_madd_epi16(ph[j], sc1));
+        const __m512i M = _mm512_madd_epi16(mn, _mm512_set1_epi32(Q[j][sb]));
+        if constexpr (kGemm) {
+          acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(S), ds[j], acc[j]);
+          accm[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(M), dm[j], accm[j]);
+        } else {
+          Ssum[j] = sb == 0 ? S : _mm512_add_epi32(Ssum[j], S);
+          Msum[j] = sb == 0 ? M : _mm512_add_epi32(Msum[j], M);
+        }
+      }
+    }
+    if constexpr (!kGemm)
+      for (int j = 0; j < RN; ++j) {
+        acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(Ssum[j]), ds[j], acc[j]);
+        accm[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(Msum[j]), dm[j], accm[j]);
+      }
+  }
+  for (int j = 0; j < RN; ++j) _mm512_storeu_ps(C + j * ldc, _mm512_sub_ps(acc[j], accm[j]));
+}
+
+// Weight rows [r0, r1) (a multiple of 8) x all n activation rows: 16-row packs per L2-sized chunk, every
+// activation row against each chunk; an 8-row remainder goes to the AVX2 tile (same per-output arithmetic).
+CK_TARGET_AVX512 void matmul_q4_K_repack_avx512(int64_t r0, int64_t r1, int64_t n, int64_t k, const BlockQ4_K* A,
+                                                int64_t lda, const BlockQ8_K* B, int64_t ldb, float* C,
+                                                int64_t ldc) {
+  const int64_t nb = k / QK_K, n_gemm = n - n % 4, r16 = r0 + (r1 - r0) / 16 * 16;
+  const int64_t groups =
+      std::max<int64_t>(1, (int64_t(256) << 10) / std::max<int64_t>(1, nb * int64_t(sizeof(Pack16))));
+  thread_local std::vector<Pack16> pack;
+  if (pack.size() < size_t(groups * nb)) pack.resize(size_t(groups * nb));
+  for (int64_t c0 = r0; c0 < r16; c0 += groups * 16) {
+    const int64_t ng = std::min(groups, (r16 - c0) / 16);
+    for (int64_t g = 0; g < ng; ++g) pack16_q4_K(nb, A + (c0 + 16 * g) * lda, lda, &pack[size_t(g * nb)]);
+    for (int64_t j = 0; j < n_gemm; j += 4)
+      for (int64_t g = 0; g < ng; ++g)
+        tile16_q4_K_avx512<true, 4>(nb, &pack[size_t(g * nb)], B + j * ldb, ldb, C + j * ldc + c0 + 16 * g, ldc);
+    for (int64_t j = n_gemm; j < n; ++j)
+      for (int64_t g = 0; g < ng; ++g)
+        tile16_q4_K_avx512<false, 1>(nb, &pack[size_t(g * nb)], B + j * ldb, ldb, C + j * ldc + c0 + 16 * g, ldc);
+  }
+  if (r16 < r1) matmul_q4_K_repack_avx2(r16, r1, n, k, A, lda, B, ldb, C, ldc);
+}
+#pragma GCC diagnostic pop
 }  // namespace
 
 void matmul_q4_K_repack(int64_t m, int64_t n, int64_t k, const BlockQ4_K* A, int64_t lda, const BlockQ8_K* B,
@@ -238,7 +365,9 @@ void matmul_q4_K_repack(int64_t m, int64_t n, int64_t k, const BlockQ4_K* A, int
   const auto [t0, t1] = split_range(static_cast<size_t>(m / 8), ith, nth);
   int64_t i0 = int64_t(t0) * 8, i1 = int64_t(t1) * 8;
   if (simd) {
-    matmul_q4_K_repack_avx2(i0, i1, n, k, A, lda, B, ldb, C, ldc);
+    // AVX-512 packs pay off once a pack serves at least one gemm group; 1..3-row ops (decode) stay on AVX2 tiles.
+    if (n >= 4 && active_isa() >= Isa::avx512) matmul_q4_K_repack_avx512(i0, i1, n, k, A, lda, B, ldb, C, ldc);
+    else matmul_q4_K_repack_avx2(i0, i1, n, k, A, lda, B, ldb, C, ldc);
     i0 = i1;
   }
   if (ith == nth - 1) i1 = m;
