@@ -168,9 +168,8 @@ if [ "${CK_PARITY_SKIP_FIXTURES:-0}" = 1 ]; then
 elif [ ! -f "$FM" ]; then
     echo "golden fixtures: tests/parity/fixtures/manifest.json absent (make regen-fixtures)" >> "$NOTES"
 else
-    RW="$WORK/regen"; rm -rf "$RW" "$WORK/fixtures"; mkdir -p "$RW/models" "$WORK/fixtures"
-    if gen_models "$BUILD" "$RW/models" "tiny small" && \
-       "$PY" "$PARITY/regen_fixtures.py" "$RW" "$WORK/fixtures" "$OBIN" "$OBUILD/oracle.json" "$RW/models/models.json" > "$WORK/regen.log" 2>&1; then
+    RW="$WORK/regen"; rm -rf "$RW" "$WORK/fixtures"
+    if CK_REGEN_WORK="$RW" CK_REGEN_OUT="$WORK/fixtures" bash "$PARITY/regen_fixtures.sh" "$BUILD" > "$WORK/regen.log" 2>&1; then
         nfiles=$(cd "$PARITY/fixtures" && find . -type f | wc -l)
         if diff -rq "$PARITY/fixtures" "$WORK/fixtures" > "$WORK/fixtures.diff" 2>&1; then
             row OK "(all fixture models)" - "1/2" "golden fixtures == live oracle ($nfiles files, byte-identical)" "$nfiles" 0 "-"
