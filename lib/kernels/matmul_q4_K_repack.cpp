@@ -296,6 +296,7 @@ CK_TARGET_AVX512 void tile16_q4_K_avx512(int64_t nb, const Pack16* P, const Bloc
     }
     for (int sb = 0; sb < 4; ++sb) {
       __m512i pl[RN], ph[RN];
+#pragma GCC unroll 8
       for (int c = 0; c < 8; ++c) {
         const __m512i raw = _mm512_load_si512(p.qs[8 * sb + c]);
         const __m512i wl = _mm512_and_si512(raw, m4), wh = _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4);

@@ -1,7 +1,9 @@
 // Q4_K weights through ggml's CPU_REPACK buffer (llama.cpp default on AVX2 x86: every Q4_K weight with
 // ne[1] % 8 == 0 is repacked to block_q4_Kx8): ggml_gemm_q4_K_8x8_q8_K for activation rows [0, n - n%4) in groups
 // of 4, ggml_gemv_q4_K_8x8_q8_K for the last n % 4 rows (and for every 1-row op). Per-output arithmetic of both,
-// on plain block_q4_K rows (the interleaved layout only changes memory order, not arithmetic).
+// on plain block_q4_K rows (the interleaved layout only changes memory order, not arithmetic). Variants: scalar
+// (per output), AVX2 (8-row tiles), AVX-512 (16-row packs copied per L2 chunk, n >= 4; as ggml's AVX-512 build,
+// whose Q4_K results equal the AVX2 build's), chosen by active_isa() (CK_KERNELS_ISA caps it).
 #pragma once
 #include <cstdint>
 
