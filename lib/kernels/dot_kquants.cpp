@@ -342,8 +342,66 @@ CK_TARGET_AVX2 float dot_q6_K_avx2(int64_t n, const BlockQ6_K* x, const BlockQ8_
   return detail::hsum8_pairs02(acc);
 }
 
+// AVX-512: two 32-element chunks per zmm (chunks t, t+1 are 64 contiguous q8 bytes; their 6-bit quants come from
+// the same 64 ql bytes and 32 qh bytes, the halves differing only in the qh shift). Each int32 lane of the
+// zmm sum is one lane of dot_q6_K_avx2's sumi restricted to even (low half) resp. odd (high half) chunks;
+// adding the halves gives exactly upstream's integer lane (exact int32 sums, no maddubs saturation: pair sums
+// <= 2*63*128), then the same sub / cvt / fmadd / hsum_float_8 -- the same bits.
+// GCC 12 reports false -W(maybe-)uninitialized positives inside avx512fintrin.h's intrinsics.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+CK_TARGET_AVX512 float dot_q6_K_avx512(int64_t n, const BlockQ6_K* x, const BlockQ8_K* y) {
+  const int64_t nb = n / QK_K;
+  const __m512i m15 = _mm512_set1_epi8(15), m30 = _mm512_set1_epi8(0x30);
+  // qh bits of chunk pair (0,1): (qh << 4 | qh << 2) & 0x30; pair (2,3): (qh | qh >> 2) & 0x30 (16-bit shifts;
+  // the bits a shift moves across a byte boundary fall outside 0x30).
+  const __m512i sh01 = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(2), 1);
+  const __m512i sh23 = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
+  // Per chunk pair p: int8 scale bytes sc[4p], sc[4p+1] (low 128-bit lane, 8 each), sc[4p+2], sc[4p+3] (high).
+  alignas(32) static const uint8_t k_sc[4][32] = {
+      {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3},
+      {4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7},
+      {8, 8, 8, 8, 8, 8, 8, 8, 9, 9, 9, 9, 9, 9, 9, 9, 10, 10, 10, 10, 10, 10, 10, 10, 11, 11, 11, 11, 11, 11, 11, 11},
+      {12, 12, 12, 12, 12, 12, 12, 12, 13, 13, 13, 13, 13, 13, 13, 13, 14, 14, 14, 14, 14, 14, 14, 14, 15, 15, 15, 15,
+       15, 15, 15, 15}};
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t i = 0; i < nb; ++i) {
+    const float d = y[i].d * fp16_to_fp32(x[i].d);
+    const __m256i q8sums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[i].bsums));
+    const __m128i scales = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x[i].scales));
+    const __m256i scales_16 = _mm256_cvtepi8_epi16(scales);
+    const __m256i q8sclsub = _mm256_slli_epi32(_mm256_madd_epi16(q8sums, scales_16), 5);
+    const __m256i sc2 = _mm256_broadcastsi128_si256(scales);
+    __m512i sumi = _mm512_setzero_si512();
+    for (int j = 0; j < QK_K / 128; ++j) {
+      const __m512i lo = _mm512_loadu_si512(x[i].ql + 64 * j);
+      const __m512i hb = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[i].qh + 32 * j)));
+      const __m512i q01 = _mm512_or_si512(_mm512_and_si512(lo, m15), _mm512_and_si512(_mm512_sllv_epi16(hb, sh01), m30));
+      const __m512i q23 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(lo, 4), m15),
+                                          _mm512_and_si512(_mm512_srlv_epi16(hb, sh23), m30));
+      const __m512i y01 = _mm512_loadu_si512(y[i].qs + 128 * j);
+      const __m512i y23 = _mm512_loadu_si512(y[i].qs + 128 * j + 64);
+      const __m512i s01 = _mm512_cvtepi8_epi16(
+          _mm256_shuffle_epi8(sc2, _mm256_load_si256(reinterpret_cast<const __m256i*>(k_sc[2 * j]))));
+      const __m512i s23 = _mm512_cvtepi8_epi16(
+          _mm256_shuffle_epi8(sc2, _mm256_load_si256(reinterpret_cast<const __m256i*>(k_sc[2 * j + 1]))));
+      const __m512i p01 = _mm512_madd_epi16(s01, _mm512_maddubs_epi16(q01, y01));
+      const __m512i p23 = _mm512_madd_epi16(s23, _mm512_maddubs_epi16(q23, y23));
+      sumi = _mm512_add_epi32(sumi, _mm512_add_epi32(p01, p23));
+    }
+    __m256i s8 = _mm256_add_epi32(_mm512_castsi512_si256(sumi), _mm512_extracti64x4_epi64(sumi, 1));
+    s8 = _mm256_sub_epi32(s8, q8sclsub);
+    acc = _mm256_fmadd_ps(_mm256_broadcast_ss(&d), _mm256_cvtepi32_ps(s8), acc);
+  }
+  return detail::hsum8_pairs02(acc);
+}
+#pragma GCC diagnostic pop
+
 float dot_q6_K(int64_t n, const BlockQ6_K* x, const BlockQ8_K* y) {
-  return active_isa() >= Isa::avx2 ? dot_q6_K_avx2(n, x, y) : dot_q6_K_scalar(n, x, y);
+  const Isa isa = active_isa();
+  if (isa >= Isa::avx512) return dot_q6_K_avx512(n, x, y);
+  return isa >= Isa::avx2 ? dot_q6_K_avx2(n, x, y) : dot_q6_K_scalar(n, x, y);
 }
 
 // ---- Q4_0 ---------------------------------------------------------------------------------------------------------
@@ -512,6 +570,10 @@ CK_TARGET_AVX2 void tile_q6_K_avx2(int64_t nb, const BlockQ6_K* x, const BlockQ8
 
 void matmul_q6_K(int64_t m, int64_t n, int64_t k, const BlockQ6_K* A, int64_t lda, const BlockQ8_K* B, int64_t ldb,
                  float* C, int64_t ldc, int ith, int nth) {
+  if (active_isa() >= Isa::avx512 && n < 4) {
+    matmul_dots<BlockQ6_K, BlockQ8_K, dot_q6_K_scalar, dot_q6_K_avx512>(m, n, k, A, lda, B, ldb, C, ldc, ith, nth);
+    return;
+  }
   if (active_isa() < Isa::avx2 || n < 4) {
     matmul_dots<BlockQ6_K, BlockQ8_K, dot_q6_K_scalar, dot_q6_K_avx2>(m, n, k, A, lda, B, ldb, C, ldc, ith, nth);
     return;
@@ -526,7 +588,7 @@ void matmul_q6_K(int64_t m, int64_t n, int64_t k, const BlockQ6_K* A, int64_t ld
     for (; j + 4 <= n; j += 4)
       for (int64_t r = c0; r < c1; ++r) tile_q6_K_avx2<4>(nb, A + r * lda, B + j * ldb, ldb, C + j * ldc + r, ldc);
     for (; j < n; ++j)
-      for (int64_t r = c0; r < c1; ++r) C[j * ldc + r] = dot_q6_K_avx2(k, A + r * lda, B + j * ldb);
+      for (int64_t r = c0; r < c1; ++r) C[j * ldc + r] = dot_q6_K(k, A + r * lda, B + j * ldb);
   }
 }
 void matmul_q4_0(int64_t m, int64_t n, int64_t k, const BlockQ4_0* A, int64_t lda, const BlockQ8_0* B, int64_t ldb,

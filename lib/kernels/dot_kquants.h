@@ -20,6 +20,8 @@ float dot_q5_K(int64_t n, const BlockQ5_K* x, const BlockQ8_K* y);
 
 float dot_q6_K_scalar(int64_t n, const BlockQ6_K* x, const BlockQ8_K* y);
 float dot_q6_K_avx2(int64_t n, const BlockQ6_K* x, const BlockQ8_K* y);
+// Same lanes and bits with two 32-element chunks per zmm (AVX-512 F/BW/VL hosts).
+float dot_q6_K_avx512(int64_t n, const BlockQ6_K* x, const BlockQ8_K* y);
 float dot_q6_K(int64_t n, const BlockQ6_K* x, const BlockQ8_K* y);
 
 float dot_q4_0_scalar(int64_t n, const BlockQ4_0* x, const BlockQ8_0* y);

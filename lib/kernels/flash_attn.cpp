@@ -56,6 +56,7 @@ using DotF16 = float (*)(int64_t, const uint16_t*, const uint16_t*);
 // software ones bit for bit except for NaN payloads, so the scalar build keeps core/half and the AVX2 build uses
 // F16C 8 at a time (the per-element arithmetic -- mul, fmaf -- is unchanged).
 struct HalfSoft {
+  static constexpr bool batch_dots = false;
   static float to_f32(uint16_t h) { return fp16_to_fp32(h); }
   static void scale(uint16_t* y, int64_t n, float v) {
     for (int64_t d = 0; d < n; ++d) y[d] = fp32_to_fp16(fp16_to_fp32(y[d]) * v);
@@ -68,6 +69,7 @@ struct HalfSoft {
   }
 };
 struct HalfF16C {
+  static constexpr bool batch_dots = true;  // scores of the whole chunk first, by dot_f16_rows
   CK_TARGET_AVX2 static float to_f32(uint16_t h) { return _cvtsh_ss(h); }
   CK_TARGET_AVX2 static void scale(uint16_t* y, int64_t n, float v) {
     const __m256 vv = _mm256_set1_ps(v);
@@ -91,6 +93,39 @@ struct HalfF16C {
   CK_TARGET_AVX2 static void widen(const uint16_t* x, float* y, int64_t n) { fp16_to_fp32_row_avx2(x, y, n); }
 };
 
+// The F16 VKQ accumulator of one_chunk held in registers (AVX-512, DV = 16*NC): per recorded key, optionally
+// VKQ = fp16(VKQ * ms) (ggml_vec_scale_f16), then VKQ = fp16(fmaf(V, vs, VKQ)) (ggml_vec_mad_f16) -- the same
+// F16C conversions (RNE) and per-element mul / fma as HalfF16C::scale / mad, 16 lanes at a time; each lane holds
+// the F32 value of its F16 element. The keys' (ms, vs) come from the scalar pass (the libm expf calls would
+// otherwise clobber every vector register once per key).
+struct VkqStep {
+  const uint16_t* vd;
+  float ms, vs;
+  bool scale;
+};
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+template <int NC>
+CK_TARGET_AVX512 void vkq_steps_avx512(const VkqStep* st, int64_t n, float* vkq) {
+  __m512 a[NC];
+  for (int c = 0; c < NC; ++c) a[c] = _mm512_setzero_ps();
+  for (int64_t j = 0; j < n; ++j) {
+    if (st[j].scale) {
+      const __m512 ms = _mm512_set1_ps(st[j].ms);
+      for (int c = 0; c < NC; ++c)
+        a[c] = _mm512_cvtph_ps(_mm512_cvtps_ph(_mm512_mul_ps(a[c], ms), _MM_FROUND_TO_NEAREST_INT));
+    }
+    const __m512 vs = _mm512_set1_ps(st[j].vs);
+    for (int c = 0; c < NC; ++c) {
+      const __m512 x = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(st[j].vd + 16 * c)));
+      a[c] = _mm512_cvtph_ps(_mm512_cvtps_ph(_mm512_fmadd_ps(x, vs, a[c]), _MM_FROUND_TO_NEAREST_INT));
+    }
+  }
+  for (int c = 0; c < NC; ++c) _mm512_storeu_ps(vkq + 16 * c, a[c]);
+}
+#pragma GCC diagnostic pop
+
 // one_chunk over keys [ic0, ic1): M, S and the unnormalized f32(VKQ16) in vkq (DV floats).
 template <typename Half>
 __attribute__((always_inline)) inline void one_chunk_partial(const FlashAttnShape& s, const float* q,
@@ -103,27 +138,49 @@ __attribute__((always_inline)) inline void one_chunk_partial(const FlashAttnShap
   const float* pq = q + i * s.q_si + h * s.q_sh;
   for (int64_t d = 0; d < DK; ++d) q16[d] = fp32_to_fp16(pq[d]);
   const uint16_t* mp = mask ? mask + i * s.mask_si : nullptr;
+  // The dot products do not depend on the running M / S: with batch_dots they are computed up front, several keys
+  // per pass sharing the widened q16 (each equal to ggml_vec_dot_f16(K_j, q16); masked keys' are unused).
+  std::vector<float> dots;
+  if constexpr (Half::batch_dots) {
+    std::vector<float> qf(static_cast<size_t>(DK));
+    Half::widen(q16.data(), qf.data(), DK);
+    dots.resize(static_cast<size_t>(ic1 > ic0 ? ic1 - ic0 : 0));
+    if (ic1 > ic0) dot_f16_rows(DK, k + ic0 * s.k_sj + g * s.k_sg, s.k_sj, ic1 - ic0, q16.data(), qf.data(), dots.data());
+  }
+  // AVX-512 hosts with DV = 64 / 128: VKQ updates deferred to vkq_steps_avx512 (same values).
+  const bool regs = Half::batch_dots && (DV == 64 || DV == 128) && active_isa() >= Isa::avx512;
+  std::vector<VkqStep> steps;
+  if (regs) steps.reserve(static_cast<size_t>(ic1 > ic0 ? ic1 - ic0 : 0));
   float S = 0.0f, M = -INFINITY;
   for (int64_t ic = ic0; ic < ic1; ++ic) {
     const float mv = mp ? 1.0f * Half::to_f32(mp[ic]) : 0.0f;
     if (mv == -INFINITY) continue;
-    float sc = dot(DK, k + ic * s.k_sj + g * s.k_sg, q16.data());
+    float sc;
+    if constexpr (Half::batch_dots) sc = dots[static_cast<size_t>(ic - ic0)];
+    else sc = dot(DK, k + ic * s.k_sj + g * s.k_sg, q16.data());
     sc = sc * s.scale;
     sc += mv;
     const float Mold = M;
     float ms = 1.0f, vs = 1.0f;
     const uint16_t* vd = v + ic * s.v_sj + g * s.v_sg;
-    if (sc > M) {
+    const bool newmax = sc > M;
+    if (newmax) {
       M = sc;
       ms = expf(Mold - M);
-      Half::scale(acc.data(), DV, ms);
     } else {
       vs = expf(sc - M);
     }
-    Half::mad(acc.data(), vd, DV, vs);
+    if (regs) {
+      steps.push_back({vd, ms, vs, newmax});
+    } else {
+      if (newmax) Half::scale(acc.data(), DV, ms);
+      Half::mad(acc.data(), vd, DV, vs);
+    }
     S = std::fmaf(S, ms, vs);
   }
-  Half::widen(acc.data(), vkq, DV);
+  if (regs && DV == 128) vkq_steps_avx512<8>(steps.data(), static_cast<int64_t>(steps.size()), vkq);
+  else if (regs) vkq_steps_avx512<4>(steps.data(), static_cast<int64_t>(steps.size()), vkq);
+  else Half::widen(acc.data(), vkq, DV);
   M_out = M;
   S_out = S;
 }
@@ -289,6 +346,72 @@ CK_TARGET_AVX512 void v_accum2_avx512(const float* vt, const float* p0, const fl
 
 enum class TiledSimd { scalar, avx2, avx512_pairs };
 
+// m32[t] = 1.0f * fp16(mask[t]) for t < nt, -inf past the end; returns whether any key t < nt is not -inf.
+// Upstream converts with GGML_CPU_FP16_TO_FP32 (F16C _cvtsh_ss in the AVX2 build); the software conversion
+// equals it on every non-NaN value. No mask: all zero, active.
+inline bool mask_tile_scalar(const uint16_t* mp, int64_t nt, float* m32) {
+  bool any = !mp;
+  for (int64_t t = 0; t < kTile; ++t) {
+    m32[t] = t < nt ? (mp ? 1.0f * fp16_to_fp32(mp[t]) : 0.0f) : -INFINITY;
+    any = any || (t < nt && m32[t] != -INFINITY);
+  }
+  return any;
+}
+CK_TARGET_AVX2 inline bool mask_tile_avx2(const uint16_t* mp, int64_t nt, float* m32) {
+  if (!mp || nt < kTile) return mask_tile_scalar(mp, nt, m32);
+  const __m256 one = _mm256_set1_ps(1.0f), ninf = _mm256_set1_ps(-INFINITY);
+  __m256 live = _mm256_setzero_ps();
+  for (int64_t t = 0; t < kTile; t += 8) {
+    const __m256 m = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(mp + t))), one);
+    _mm256_storeu_ps(m32 + t, m);
+    live = _mm256_or_ps(live, _mm256_cmp_ps(m, ninf, _CMP_NEQ_UQ));
+  }
+  return _mm256_movemask_ps(live) != 0;
+}
+
+// F32 copies of one kv head's K and V for the tiled kernel: K transposed per tile of 64 keys ([tile][d][t], zero
+// past the end of the last tile), V as [key][d]. Filled tile by tile on first use (the conversion is exact, so who
+// converts and when does not matter); a block of query rows of a head and the following blocks of the same kv
+// head (GQA heads, the next 64 rows) reuse them. Scoped to one flash_attn_ext call (K/V memory changes between
+// calls). Past kMaxCached floats the block converts into a one-tile buffer instead (no caching).
+struct KvF32 {
+  static constexpr int64_t kMaxCached = int64_t(4) << 20;  // floats (16 MB) for K + V of one head
+  std::vector<float> kt, vt, krow;
+  std::vector<uint8_t> done;
+  int64_t g = -1;
+  bool cache = false;
+  void reset(const FlashAttnShape& s, int64_t head) {
+    const int64_t ntiles = (s.KV + kTile - 1) / kTile;
+    cache = ntiles * kTile * (s.DK + s.DV) <= kMaxCached;
+    const int64_t nt = cache ? ntiles : 1;
+    if (kt.size() < size_t(nt * kTile * s.DK)) kt.resize(size_t(nt * kTile * s.DK));
+    if (vt.size() < size_t(nt * kTile * s.DV)) vt.resize(size_t(nt * kTile * s.DV));
+    if (krow.size() < size_t(s.DK)) krow.resize(size_t(s.DK));
+    done.assign(size_t(nt), 0);
+    g = head;
+  }
+  // K^T and V of tile ic / kTile, converted if needed.
+  template <CvtRow cvt>
+  __attribute__((always_inline)) inline void tile(const FlashAttnShape& s, const uint16_t* k, const uint16_t* v,
+                                                  int64_t ic, int64_t nt, const float** pk, const float** pv) {
+    const int64_t ti = cache ? ic / kTile : 0, DK = s.DK, DV = s.DV;
+    float* ktt = kt.data() + ti * kTile * DK;
+    float* vtt = vt.data() + ti * kTile * DV;
+    if (!cache || !done[size_t(ti)]) {
+      for (int64_t t = 0; t < nt; ++t) {
+        cvt(k + (ic + t) * s.k_sj + g * s.k_sg, krow.data(), DK);
+        for (int64_t d = 0; d < DK; ++d) ktt[d * kTile + t] = krow[d];
+      }
+      for (int64_t t = nt; t < kTile; ++t)
+        for (int64_t d = 0; d < DK; ++d) ktt[d * kTile + t] = 0.0f;
+      for (int64_t t = 0; t < nt; ++t) cvt(v + (ic + t) * s.v_sj + g * s.v_sg, vtt + t * DV, DV);
+      if (cache) done[size_t(ti)] = 1;
+    }
+    *pk = ktt;
+    *pv = vtt;
+  }
+};
+
 // The tiled kernel for query rows i in [i0, i1) (at most kTile) of head h. Each K/V tile is converted to F32 once
 // and shared by all rows of the block (conversion is exact, so it does not matter who converts); every row then
 // runs exactly the per-row arithmetic described at the top, in the same order as a single row would. With
@@ -296,12 +419,11 @@ enum class TiledSimd { scalar, avx2, avx512_pairs };
 template <CvtRow cvt, TiledSimd simd>
 __attribute__((always_inline)) inline void tiled_block(const FlashAttnShape& s, const float* q, const uint16_t* k,
                                                        const uint16_t* v, const uint16_t* mask, int64_t h, int64_t i0,
-                                                       int64_t i1, float* out0, int64_t out_stride) {
+                                                       int64_t i1, float* out0, int64_t out_stride, KvF32& kv) {
   constexpr bool vec = simd != TiledSimd::scalar;
   constexpr int64_t step = simd == TiledSimd::avx512_pairs ? 2 : 1;
   const int64_t DK = s.DK, DV = s.DV, g = h / (s.H / s.Hk), nb = i1 - i0;
-  std::vector<float> kt(static_cast<size_t>(DK * kTile)), vt(static_cast<size_t>(kTile * DV)),
-      krow(static_cast<size_t>(DK));
+  if (kv.g != g) kv.reset(s, g);
   float M[kTile], S[kTile], kq[2][kTile], m32[2][kTile];
   for (int64_t b = 0; b < nb; ++b) {
     M[b] = -INFINITY;
@@ -311,7 +433,8 @@ __attribute__((always_inline)) inline void tiled_block(const FlashAttnShape& s, 
   }
   for (int64_t ic = 0; ic < s.KV; ic += kTile) {
     const int64_t nt = s.KV - ic < kTile ? s.KV - ic : kTile;
-    bool converted = false;
+    const float* kt = nullptr;  // this tile's K^T / V in F32, fetched when a row first needs them
+    const float* vt = nullptr;
     for (int64_t b0 = 0; b0 < nb; b0 += step) {
       const int64_t nr = nb - b0 < step ? nb - b0 : step;
       bool active[2] = {false, false};
@@ -321,32 +444,20 @@ __attribute__((always_inline)) inline void tiled_block(const FlashAttnShape& s, 
         const int64_t i = i0 + b0 + r;
         pq[r] = q + i * s.q_si + h * s.q_sh;
         mp[r] = mask ? mask + i * s.mask_si : nullptr;
-        bool any = !mp[r];
-        for (int64_t t = 0; t < kTile; ++t) {
-          m32[r][t] = t < nt ? (mp[r] ? 1.0f * fp16_to_fp32(mp[r][ic + t]) : 0.0f) : -INFINITY;
-          any = any || (t < nt && m32[r][t] != -INFINITY);
-        }
-        active[r] = any;  // a fully masked tile leaves the row unchanged (upstream skips or zeroes it)
+        // a fully masked tile leaves the row unchanged (upstream skips or zeroes it)
+        if constexpr (vec) active[r] = mask_tile_avx2(mp[r] ? mp[r] + ic : nullptr, nt, m32[r]);
+        else active[r] = mask_tile_scalar(mp[r] ? mp[r] + ic : nullptr, nt, m32[r]);
       }
       if (!active[0] && !active[1]) continue;
-      if (!converted) {  // K transposed to [d][t] (zero past the end), V as [t][d]
-        for (int64_t t = 0; t < nt; ++t) {
-          cvt(k + (ic + t) * s.k_sj + g * s.k_sg, krow.data(), DK);
-          for (int64_t d = 0; d < DK; ++d) kt[d * kTile + t] = krow[d];
-        }
-        for (int64_t t = nt; t < kTile; ++t)
-          for (int64_t d = 0; d < DK; ++d) kt[d * kTile + t] = 0.0f;
-        for (int64_t t = 0; t < nt; ++t) cvt(v + (ic + t) * s.v_sj + g * s.v_sg, vt.data() + t * DV, DV);
-        converted = true;
-      }
+      if (!kt) kv.tile<cvt>(s, k, v, ic, nt, &kt, &vt);
       // scores
       if (simd == TiledSimd::avx512_pairs && nr == 2 && active[0] && active[1]) {
-        kq_tile2_avx512(kt.data(), pq[0], pq[1], DK, kq[0], kq[1]);
+        kq_tile2_avx512(kt, pq[0], pq[1], DK, kq[0], kq[1]);
       } else {
         for (int64_t r = 0; r < nr; ++r) {
           if (!active[r]) continue;
           if constexpr (vec) {
-            kq_tile_avx2(kt.data(), pq[r], DK, kq[r]);
+            kq_tile_avx2(kt, pq[r], DK, kq[r]);
           } else {
             for (int64_t t = 0; t < kTile; ++t) kq[r][t] = 0.0f;
             for (int64_t d = 0; d < DK; ++d)
@@ -394,13 +505,13 @@ __attribute__((always_inline)) inline void tiled_block(const FlashAttnShape& s, 
       }
       // O += V p. Keys past the end have p = 0: fmaf(V, 0, O) = O for finite V, so they are left out.
       if (simd == TiledSimd::avx512_pairs && nr == 2 && active[0] && active[1]) {
-        v_accum2_avx512(vt.data(), kq[0], kq[1], nt, DV, out0 + b0 * out_stride, out0 + (b0 + 1) * out_stride);
+        v_accum2_avx512(vt, kq[0], kq[1], nt, DV, out0 + b0 * out_stride, out0 + (b0 + 1) * out_stride);
       } else {
         for (int64_t r = 0; r < nr; ++r) {
           if (!active[r]) continue;
           float* out = out0 + (b0 + r) * out_stride;
           if constexpr (vec) {
-            v_accum_avx2(vt.data(), kq[r], nt, DV, out);
+            v_accum_avx2(vt, kq[r], nt, DV, out);
           } else {
             for (int64_t t = 0; t < nt; ++t)
               for (int64_t d = 0; d < DV; ++d) out[d] = std::fmaf(vt[t * DV + d], kq[r][t], out[d]);
@@ -427,29 +538,53 @@ CK_TARGET_AVX2 void flash_attn_row_one_chunk_avx2(const FlashAttnShape& s, const
                                                   float* out) {
   one_chunk_row<HalfF16C>(s, q, k, v, mask, i, h, dot_f16_avx2, out);
 }
+namespace {
+
+// The tiled kernel's three builds, with the caller's K/V cache (internal; the public functions below use their own).
+void block_tiled_scalar(const FlashAttnShape& s, const float* q, const uint16_t* k, const uint16_t* v,
+                        const uint16_t* mask, int64_t h, int64_t i0, int64_t i1, float* out, KvF32& kv) {
+  tiled_block<fp16_to_fp32_row_scalar, TiledSimd::scalar>(s, q, k, v, mask, h, i0, i1, out + (i0 * s.H + h) * s.DV,
+                                                          s.H * s.DV, kv);
+}
+CK_TARGET_AVX2 void block_tiled_avx2(const FlashAttnShape& s, const float* q, const uint16_t* k, const uint16_t* v,
+                                     const uint16_t* mask, int64_t h, int64_t i0, int64_t i1, float* out, KvF32& kv) {
+  tiled_block<fp16_to_fp32_row_avx2, TiledSimd::avx2>(s, q, k, v, mask, h, i0, i1, out + (i0 * s.H + h) * s.DV,
+                                                      s.H * s.DV, kv);
+}
+CK_TARGET_AVX512 void block_tiled_avx512(const FlashAttnShape& s, const float* q, const uint16_t* k, const uint16_t* v,
+                                         const uint16_t* mask, int64_t h, int64_t i0, int64_t i1, float* out,
+                                         KvF32& kv) {
+  tiled_block<fp16_to_fp32_row_avx2, TiledSimd::avx512_pairs>(s, q, k, v, mask, h, i0, i1,
+                                                              out + (i0 * s.H + h) * s.DV, s.H * s.DV, kv);
+}
+
+}  // namespace
+
 void flash_attn_row_tiled_scalar(const FlashAttnShape& s, const float* q, const uint16_t* k, const uint16_t* v,
                                  const uint16_t* mask, int64_t i, int64_t h, float* out) {
-  tiled_block<fp16_to_fp32_row_scalar, TiledSimd::scalar>(s, q, k, v, mask, h, i, i + 1, out, 0);
+  KvF32 kv;
+  tiled_block<fp16_to_fp32_row_scalar, TiledSimd::scalar>(s, q, k, v, mask, h, i, i + 1, out, 0, kv);
 }
 CK_TARGET_AVX2 void flash_attn_row_tiled_avx2(const FlashAttnShape& s, const float* q, const uint16_t* k,
                                               const uint16_t* v, const uint16_t* mask, int64_t i, int64_t h,
                                               float* out) {
-  tiled_block<fp16_to_fp32_row_avx2, TiledSimd::avx2>(s, q, k, v, mask, h, i, i + 1, out, 0);
+  KvF32 kv;
+  tiled_block<fp16_to_fp32_row_avx2, TiledSimd::avx2>(s, q, k, v, mask, h, i, i + 1, out, 0, kv);
 }
 void flash_attn_block_tiled_scalar(const FlashAttnShape& s, const float* q, const uint16_t* k, const uint16_t* v,
                                    const uint16_t* mask, int64_t h, int64_t i0, int64_t i1, float* out) {
-  tiled_block<fp16_to_fp32_row_scalar, TiledSimd::scalar>(s, q, k, v, mask, h, i0, i1, out + (i0 * s.H + h) * s.DV, s.H * s.DV);
+  KvF32 kv;
+  block_tiled_scalar(s, q, k, v, mask, h, i0, i1, out, kv);
 }
-CK_TARGET_AVX2 void flash_attn_block_tiled_avx2(const FlashAttnShape& s, const float* q, const uint16_t* k,
-                                                const uint16_t* v, const uint16_t* mask, int64_t h, int64_t i0,
-                                                int64_t i1, float* out) {
-  tiled_block<fp16_to_fp32_row_avx2, TiledSimd::avx2>(s, q, k, v, mask, h, i0, i1, out + (i0 * s.H + h) * s.DV, s.H * s.DV);
+void flash_attn_block_tiled_avx2(const FlashAttnShape& s, const float* q, const uint16_t* k, const uint16_t* v,
+                                 const uint16_t* mask, int64_t h, int64_t i0, int64_t i1, float* out) {
+  KvF32 kv;
+  block_tiled_avx2(s, q, k, v, mask, h, i0, i1, out, kv);
 }
-CK_TARGET_AVX512 void flash_attn_block_tiled_avx512(const FlashAttnShape& s, const float* q, const uint16_t* k,
-                                                    const uint16_t* v, const uint16_t* mask, int64_t h, int64_t i0,
-                                                    int64_t i1, float* out) {
-  tiled_block<fp16_to_fp32_row_avx2, TiledSimd::avx512_pairs>(s, q, k, v, mask, h, i0, i1,
-                                                              out + (i0 * s.H + h) * s.DV, s.H * s.DV);
+void flash_attn_block_tiled_avx512(const FlashAttnShape& s, const float* q, const uint16_t* k, const uint16_t* v,
+                                   const uint16_t* mask, int64_t h, int64_t i0, int64_t i1, float* out) {
+  KvF32 kv;
+  block_tiled_avx512(s, q, k, v, mask, h, i0, i1, out, kv);
 }
 void flash_attn_row_split_kv_scalar(const FlashAttnShape& s, const float* q, const uint16_t* k, const uint16_t* v,
                                     const uint16_t* mask, int64_t i, int64_t h, int kv_chunks, float* out) {
@@ -469,14 +604,17 @@ void flash_attn_ext(const FlashAttnShape& s, const float* q, const uint16_t* k, 
   if (path == FlashAttnPath::tiled) {
     // Work items head-major (h * N + i): a thread's range is cut into blocks of up to kTile rows of one head,
     // which share the converted K/V tiles. Who computes a row never changes how it is computed.
+    // Consecutive blocks of the same kv head (the next rows, GQA heads) share the F32 copy of its K/V.
     const auto [r0, r1] = split_range(static_cast<size_t>(s.N * s.H), ith, nth);
+    thread_local KvF32 kv;
+    kv.g = -1;  // K/V memory may have changed since the last call
     for (int64_t r = static_cast<int64_t>(r0); r < static_cast<int64_t>(r1);) {
       const int64_t h = r / s.N, i0 = r % s.N;
       int64_t i1 = i0 + kTile < s.N ? i0 + kTile : s.N;
       if (i1 - i0 > static_cast<int64_t>(r1) - r) i1 = i0 + (static_cast<int64_t>(r1) - r);
-      if (pairs) flash_attn_block_tiled_avx512(s, q, k, v, mask, h, i0, i1, out);
-      else if (simd) flash_attn_block_tiled_avx2(s, q, k, v, mask, h, i0, i1, out);
-      else flash_attn_block_tiled_scalar(s, q, k, v, mask, h, i0, i1, out);
+      if (pairs) block_tiled_avx512(s, q, k, v, mask, h, i0, i1, out, kv);
+      else if (simd) block_tiled_avx2(s, q, k, v, mask, h, i0, i1, out, kv);
+      else block_tiled_scalar(s, q, k, v, mask, h, i0, i1, out, kv);
       r += i1 - i0;
     }
     return;
