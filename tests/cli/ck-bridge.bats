@@ -98,3 +98,38 @@ bridge() { "$BR" --mmproj "$MM" --model "$TX" --image "$IMG" -p "Describe the im
   [ "${#lines[@]}" -eq 1 ]
   [[ "$output" == *"tiny-text-f16.gguf"* ]]
 }
+
+@test "--work-dir keeps the prefixes; --start-from prefix decodes them to the same tokens without the mmproj" {
+  run -0 bridge --cache-dir "$CACHE" --report full.json
+  run -0 bridge --cache-dir "$CACHE" --stop-after encode --work-dir wd --report enc.json
+  [ -f wd/prefix.0.bin ]
+  jq -e '.status == "stopped_after_encode" and .artifacts.work_dir == "wd"' enc.json
+  run -0 "$BR" --model "$TX" --start-from prefix --prefix wd/prefix.0.bin -p "Describe the image." -n 6 -t 1 \
+      --cache-dir "$CACHE" --report from.json
+  jq -e '.status == "ok" and .inputs.start_from == "prefix" and .inputs.mmproj == null' from.json
+  jq -e '(.inputs.prefixes | length) == 1 and (.inputs.prefixes[0].sha256 | length) == 64' from.json
+  [ "$(jq -c .output.token_ids from.json)" = "$(jq -c .output.token_ids full.json)" ]
+  [ "$(jq -c .prefix[0].grid from.json)" = "$(jq -c .prefix[0].grid full.json)" ]
+}
+
+@test "--start-from / --prefix misuse: one line, exit 2" {
+  run -2 "$BR" --model "$TX" --start-from prefix -p "x" --cache-dir "$CACHE"
+  [[ "$output" == *"--start-from prefix needs at least one --prefix"* ]]
+  run -2 "$BR" --model "$TX" --start-from prefix --prefix "$IMG" --image "$IMG" -p "x" --cache-dir "$CACHE"
+  [[ "$output" == *"--image/--mmproj do not apply"* ]]
+  run -2 bridge --prefix "$IMG" --cache-dir "$CACHE"
+  [[ "$output" == *"--prefix needs --start-from prefix"* ]]
+  run -2 "$BR" --model "$TX" --start-from prefix --prefix missing.bin -p "x" --cache-dir "$CACHE"
+  [[ "$output" == *"missing.bin"* ]]
+  run -2 "$BR" --model "$TX" --start-from prefix --prefix "$IMG" -p "x" --cache-dir "$CACHE" --report bad.json
+  [[ "$output" == *"chelsea.png"* ]]
+  [ ! -e bad.json ]
+}
+
+@test "--image-min-tokens / --image-max-tokens reach the encoder (grid within the budget)" {
+  run -0 bridge --cache-dir "$CACHE" --image-max-tokens 64 --report small.json
+  jq -e '.prefix[0].rows <= 64 and .inputs.image_tokens.max == 64' small.json
+  run -0 bridge --cache-dir "$CACHE" --report default.json
+  jq -e '.prefix[0].rows > 64' default.json
+  run -2 bridge --cache-dir "$CACHE" --image-max-tokens 0
+}

@@ -1,6 +1,10 @@
 // ck-bridge: the whole pipeline in one command, with a report.
 //   ck-bridge --mmproj M.gguf --model T.gguf --image IMG [--image IMG2 ...] -p PROMPT [-n N] [-t N]
 //             [--cache-dir DIR] [--no-cache] [--stop-after convert|lower|layout|encode] [--report FILE]
+//             [--work-dir DIR] [--image-min-tokens N] [--image-max-tokens N]
+//   ck-bridge --model T.gguf --start-from prefix --prefix P.bin [--prefix P2.bin ...] -p PROMPT ...
+// Cut points (as IREE's compile phases): --stop-after ends after a phase; with --work-dir the artifacts of the run
+// (prefix.K.bin, decode outputs) stay there, and --start-from prefix continues from such prefixes (no mmproj).
 // Several images: each --image is encoded on its own (ck-encode) and goes to the next <__media__> marker of the
 // prompt, in order (as llama-mtmd-cli); a prompt without markers gets one per image after the text.
 // convert -> lower -> layout for both GGUFs (cached by GGUF sha256 + templates sha256 + stage tool hashes + mode),
@@ -173,13 +177,23 @@ int body(int argc, char** argv) {
   std::string mmproj, model, prompt, cache_dir, stop_after, report_path = "bridge_report.json", tflag;
   std::vector<std::string> images;
   std::string mode = "strict";
-  int n_predict = 128, threads = 0;
+  int n_predict = 128, threads = 0, min_tokens = 0, max_tokens = 0;
   bool no_cache = false;
-  app.add_option("--mmproj", mmproj, "vision projector GGUF")->required();
+  std::string start_from, work_dir;
+  std::vector<std::string> prefix_files;
+  app.add_option("--mmproj", mmproj, "vision projector GGUF (not with --start-from prefix)");
   app.add_option("--model", model, "text model GGUF")->required();
   app.add_option("--image", images, "input image (PNG, JPEG, ...); repeat for several images (marker order)")
-      ->required()
       ->allow_extra_args(false);
+  app.add_option("--start-from", start_from, "start at this phase: prefix = decode from --prefix files")
+      ->check(CLI::IsMember({"prefix"}));
+  app.add_option("--prefix", prefix_files, "with --start-from prefix: a ck-encode prefix; repeat per image")
+      ->allow_extra_args(false);
+  app.add_option("--work-dir", work_dir, "keep this run's artifacts (prefix.K.bin, decode outputs) in DIR");
+  app.add_option("--image-min-tokens", min_tokens, "override the model's minimum image tokens (llama.cpp option)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--image-max-tokens", max_tokens, "override the model's maximum image tokens (llama.cpp option)")
+      ->check(CLI::PositiveNumber);
   app.add_option("-p,--prompt", prompt, "user prompt")->required();
   app.add_option("-n,--n-predict", n_predict, "tokens to generate (-1: until end of generation)");
   app.add_option("-t,--threads", threads, "threads (default: physical cores)")->check(CLI::NonNegativeNumber);
@@ -197,9 +211,21 @@ int body(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     throw ck::Error(std::string(e.what()) + " (see ck-bridge --help)");
   }
-  require_file(mmproj, "mmproj GGUF");
+  const bool from_prefix = start_from == "prefix";
+  if (from_prefix) {
+    if (prefix_files.empty()) throw ck::Error("--start-from prefix needs at least one --prefix FILE");
+    if (!images.empty() || !mmproj.empty())
+      throw ck::Error("--start-from prefix decodes given prefixes: --image/--mmproj do not apply");
+    if (!stop_after.empty()) throw ck::Error("--stop-after " + stop_after + " is before --start-from prefix");
+  } else {
+    if (!prefix_files.empty()) throw ck::Error("--prefix needs --start-from prefix");
+    if (mmproj.empty()) throw ck::Error("--mmproj is required (or --start-from prefix)");
+    if (images.empty()) throw ck::Error("--image is required (or --start-from prefix)");
+    require_file(mmproj, "mmproj GGUF");
+  }
   require_file(model, "model GGUF");
   for (const auto& image : images) require_file(image, "image");
+  for (const auto& prefix : prefix_files) require_file(prefix, "prefix");
   if (threads == 0) threads = ck::ThreadPool::physical_cores();
 
   const std::string bin = ck::bridge_tool::self_bin_dir();
@@ -211,14 +237,21 @@ int body(int argc, char** argv) {
   std::vector<char> wbuf(wtmpl.begin(), wtmpl.end());
   wbuf.push_back('\0');
   if (!mkdtemp(wbuf.data())) throw ck::Error("cannot create a work directory in $TMPDIR");
-  const std::string work = wbuf.data();
+  const std::string tmp_work = wbuf.data();
   struct Cleanup {
     std::string dir;
     ~Cleanup() {
       std::error_code ec;
       fs::remove_all(dir, ec);
     }
-  } cleanup{work};
+  } cleanup{tmp_work};
+  std::string work = tmp_work;
+  if (!work_dir.empty()) {
+    std::error_code ec;
+    fs::create_directories(work_dir, ec);
+    if (ec || !fs::is_directory(work_dir)) ck::fail(work_dir, "cannot create the work directory");
+    work = work_dir;
+  }
 
   ck::bridge::Report rep;
   rep["tool"] = {{"name", "ck-bridge"}, {"version", kVersion}, {"stages", "subprocess"}};
@@ -240,26 +273,33 @@ int body(int argc, char** argv) {
   enc.role = "mmproj", enc.gguf = mmproj;
   dec.role = "model", dec.gguf = model;
   for (Planned* p : {&enc, &dec}) {
+    if (from_prefix && p == &enc) continue;
     p->sha256 = ck::sha256_file_hex(p->gguf);
     p->key = sha256_str(p->sha256 + tsha + tools_acc + mode + kVersion);
     p->dir = cache_root + "/" + p->key.substr(0, 32);
   }
   json jimages = json::array();
   for (const auto& image : images) jimages.push_back(file_info(image, ck::sha256_file_hex(image)));
-  rep["inputs"] = {{"mmproj", file_info(mmproj, enc.sha256)},
+  json jprefix_in = json::array();
+  for (const auto& pf : prefix_files) jprefix_in.push_back(file_info(pf, ck::sha256_file_hex(pf)));
+  rep["inputs"] = {{"mmproj", from_prefix ? json() : file_info(mmproj, enc.sha256)},
                    {"model", file_info(model, dec.sha256)},
                    {"images", jimages},
+                   {"prefixes", jprefix_in},
+                   {"start_from", from_prefix ? json("prefix") : json()},
+                   {"image_tokens", {{"min", min_tokens > 0 ? json(min_tokens) : json()},
+                                     {"max", max_tokens > 0 ? json(max_tokens) : json()}}},
                    {"prompt", prompt},
                    {"templates_sha256", tsha},
                    {"stage_tools_sha256", tools}};
 
   double t[3] = {0, 0, 0};
   // Convert both first so a mismatched pair is reported before any lowering.
-  plan_model(enc, bin, tdir, mode, "convert", t);
+  if (!from_prefix) plan_model(enc, bin, tdir, mode, "convert", t);
   plan_model(dec, bin, tdir, mode, "convert", t);
-  check_pair(enc, dec);
+  if (!from_prefix) check_pair(enc, dec);  // from a prefix, ck-decode checks the row width against the model
   if (stop_after != "convert") {
-    plan_model(enc, bin, tdir, mode, stop_after, t);
+    if (!from_prefix) plan_model(enc, bin, tdir, mode, stop_after, t);
     plan_model(dec, bin, tdir, mode, stop_after, t);
   }
   auto plan_json = [&](const Planned& p) {
@@ -272,12 +312,14 @@ int body(int argc, char** argv) {
                 {"cached", p.cached},
                 {"all_cached", all}};
   };
-  const bool all_cached = plan_json(enc)["all_cached"].get<bool>() && plan_json(dec)["all_cached"].get<bool>();
+  const bool all_cached =
+      (from_prefix || plan_json(enc)["all_cached"].get<bool>()) && plan_json(dec)["all_cached"].get<bool>();
   rep["artifacts"] = {{"cache", no_cache ? json("disabled") : json("enabled")},
                       {"cached", all_cached},
-                      {"mmproj", plan_json(enc)},
-                      {"model", plan_json(dec)}};
-  rep["contracts"] = {{"preprocess", enc.manifest.value("preprocess", json())},
+                      {"mmproj", from_prefix ? json() : plan_json(enc)},
+                      {"model", plan_json(dec)},
+                      {"work_dir", work_dir.empty() ? json() : json(work_dir)}};
+  rep["contracts"] = {{"preprocess", from_prefix ? json() : enc.manifest.value("preprocess", json())},
                       {"bridge", nullptr},
                       {"chat", dec.manifest.value("chat", json())}};
   rep.set_timing("convert", t[0]);
@@ -294,9 +336,33 @@ int body(int argc, char** argv) {
   if (stop_after == "convert" || stop_after == "lower" || stop_after == "layout")
     return finish("stopped_after_" + stop_after);
 
-  // Encode: one ck-encode per image, in order.
+  // Encode: one ck-encode per image, in order (or the given prefixes with --start-from prefix).
   std::vector<std::string> prefixes;
-  {
+  if (from_prefix) {
+    json jprefix = json::array();
+    int64_t rows = 0;
+    for (size_t k = 0; k < prefix_files.size(); ++k) {
+      const std::string info_json = work + "/info." + std::to_string(k) + ".json";
+      auto info = run_stage(bin, "ck-encode", {"--info", prefix_files[k]}, info_json);
+      check_stage("ck-encode --info", info);
+      const json i = read_json(info_json);
+      rows += i["rows"].get<int64_t>();
+      if (k == 0) rep["contracts"]["bridge"] = i["meta"].value("bridge", json());
+      jprefix.push_back({{"image", k},
+                         {"file", fs::path(prefix_files[k]).filename().string()},
+                         {"rows", i["rows"]},
+                         {"row_width", i["row_width"]},
+                         {"n_embd", i["n_embd"]},
+                         {"n_deepstack", i["n_deepstack"]},
+                         {"grid", i["grid"]},
+                         {"data_bytes", i["data_bytes"]},
+                         {"preprocess", i["meta"].value("preprocess", json())}});
+      prefixes.push_back(prefix_files[k]);
+    }
+    rep["prefix"] = jprefix;
+    rep["token_counts"] = {{"encode", rows}, {"prefill", nullptr}, {"decode", nullptr}};
+    rep["tokens_per_s"] = {{"encode", nullptr}, {"prefill", nullptr}, {"decode", nullptr}};
+  } else {
     json jprefix = json::array();
     double pre_ms = 0, enc_ms = 0;
     int64_t enc_tokens = 0;
@@ -304,8 +370,11 @@ int body(int argc, char** argv) {
       const std::string tag = std::to_string(k);
       const std::string prefix = work + "/prefix." + tag + ".bin", enc_json = work + "/encode." + tag + ".json",
                         info_json = work + "/info." + tag + ".json";
-      auto r = run_stage(bin, "ck-encode", {"-m", enc.dir + "/plan", images[k], "-o", prefix, "--json", enc_json,
-                                            "-t", std::to_string(threads)}, "");
+      std::vector<std::string> eargs = {"-m", enc.dir + "/plan", images[k], "-o", prefix, "--json", enc_json,
+                                        "-t", std::to_string(threads)};
+      if (min_tokens > 0) eargs.insert(eargs.end(), {"--image-min-tokens", std::to_string(min_tokens)});
+      if (max_tokens > 0) eargs.insert(eargs.end(), {"--image-max-tokens", std::to_string(max_tokens)});
+      auto r = run_stage(bin, "ck-encode", eargs, "");
       check_stage("ck-encode", r);
       auto info = run_stage(bin, "ck-encode", {"--info", prefix}, info_json);
       check_stage("ck-encode --info", info);
