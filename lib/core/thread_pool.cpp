@@ -27,15 +27,26 @@ namespace {
 
 // Pause iterations a waiting thread spins before it blocks in the kernel (futex via std::atomic::wait). Ops of a
 // decode step are microseconds apart, so spinning saves a futex wake-up per op: with 2000 pauses ck's 2-thread
-// gemv ran at 26 GFLOP/s against ggml's 92 (libgomp spins too), with 100000 (a few ms) at 92. On a loaded machine
-// a spinning thread only takes CPU from the thread it waits for: CK_POOL_SPIN overrides (0 = block at once).
-int spin_budget() {
-  static const int v = [] {
+// gemv ran at 26 GFLOP/s against ggml's 92 (libgomp spins too), with 100000 (a few ms) at 92. But on a loaded
+// machine a spinning thread only takes CPU from the thread it waits for (tiny-model decode, 2 threads, load ~5:
+// 7 s wall with 2000, 23 s with 100000). So each waiting thread adapts its own budget between kMinSpin and
+// kMaxSpin: a wait that ends while spinning doubles it, a wait that has to block halves it — an idle machine
+// settles at the maximum, a busy one near the minimum. CK_POOL_SPIN=N fixes the budget (0 = block at once).
+constexpr int kMinSpin = 1000, kMaxSpin = 100000;
+
+struct SpinBudget {
+  int fixed = -1;  // CK_POOL_SPIN, or -1: adaptive
+  int current = kMaxSpin;
+  SpinBudget() {
     const char* e = std::getenv("CK_POOL_SPIN");
-    return e && *e ? std::max(0, std::atoi(e)) : 100000;
-  }();
-  return v;
-}
+    if (e && *e) fixed = std::max(0, std::atoi(e));
+  }
+  int get() const { return fixed >= 0 ? fixed : current; }
+  void spun_out(bool blocked) {
+    if (fixed >= 0) return;
+    current = blocked ? std::max(kMinSpin, current / 2) : std::min(kMaxSpin, current * 2);
+  }
+};
 
 }  // namespace
 
@@ -55,12 +66,14 @@ void ThreadPool::run(const Task& task) {
     std::lock_guard<std::mutex> lk(err_mu_);
     if (!error_) error_ = std::current_exception();
   }
-  const int budget = spin_budget();
+  thread_local SpinBudget caller_budget;
+  const int budget = caller_budget.get();
   int p = pending_.load(std::memory_order_acquire);
   for (int spin = 0; p != 0 && spin < budget; ++spin) {
     _mm_pause();
     p = pending_.load(std::memory_order_acquire);
   }
+  caller_budget.spun_out(p != 0);
   while (p != 0) {
     pending_.wait(p, std::memory_order_acquire);
     p = pending_.load(std::memory_order_acquire);
@@ -71,13 +84,15 @@ void ThreadPool::run(const Task& task) {
 
 void ThreadPool::worker(int ith) {
   uint64_t seen = 0;
-  const int budget = spin_budget();
+  SpinBudget budget;
   for (;;) {
     uint64_t g = generation_.load(std::memory_order_acquire);
-    for (int spin = 0; g == seen && spin < budget; ++spin) {
+    const int b = budget.get();
+    for (int spin = 0; g == seen && spin < b; ++spin) {
       _mm_pause();
       g = generation_.load(std::memory_order_acquire);
     }
+    budget.spun_out(g == seen);
     while (g == seen) {
       generation_.wait(seen, std::memory_order_acquire);
       g = generation_.load(std::memory_order_acquire);
