@@ -344,6 +344,50 @@ CK_TARGET_AVX512 void v_accum2_avx512(const float* vt, const float* p0, const fl
   for (; d0 < DV; d0 += 16) v_accum2_cols_avx512<1>(vt, p0, p1, nt, DV, d0, out0, out1);
 }
 
+// Four query rows at once (16 independent accumulator chains: the two 512-bit FMA pipes of Zen 5 need >= 8 in
+// flight, and each K / V load feeds 4 FMAs). Per lane the same fmaf chains as kq_tile_avx2 / v_accum_avx2.
+CK_TARGET_AVX512 void kq_tile4_avx512(const float* kt, const float* const pq[4], int64_t DK, float* const kq[4]) {
+  __m512 a[4][kTile / 16];
+  for (int r = 0; r < 4; ++r)
+    for (int j = 0; j < kTile / 16; ++j) a[r][j] = _mm512_setzero_ps();
+  for (int64_t d = 0; d < DK; ++d) {
+    __m512 qd[4];
+    for (int r = 0; r < 4; ++r) qd[r] = _mm512_set1_ps(pq[r][d]);
+    for (int j = 0; j < kTile / 16; ++j) {
+      const __m512 kv = _mm512_loadu_ps(kt + d * kTile + 16 * j);
+      for (int r = 0; r < 4; ++r) a[r][j] = _mm512_fmadd_ps(kv, qd[r], a[r][j]);
+    }
+  }
+  for (int r = 0; r < 4; ++r)
+    for (int j = 0; j < kTile / 16; ++j) _mm512_storeu_ps(kq[r] + 16 * j, a[r][j]);
+}
+// out_r[d] = fmaf(vt[t][d], p_r[t], out_r[d]) for t = 0..nt-1 in order, rows r < 4, NC*16 columns from d0.
+template <int NC>
+CK_TARGET_AVX512 inline void v_accum4_cols_avx512(const float* vt, const float* const p[4], int64_t nt, int64_t DV,
+                                                  int64_t d0, float* const out[4]) {
+  __m512 a[4][NC];
+  for (int r = 0; r < 4; ++r)
+    for (int j = 0; j < NC; ++j) a[r][j] = _mm512_loadu_ps(out[r] + d0 + 16 * j);
+  for (int64_t t = 0; t < nt; ++t) {
+    __m512 w[4];
+    for (int r = 0; r < 4; ++r) w[r] = _mm512_set1_ps(p[r][t]);
+    const float* vr = vt + t * DV + d0;
+    for (int j = 0; j < NC; ++j) {
+      const __m512 vv = _mm512_loadu_ps(vr + 16 * j);
+      for (int r = 0; r < 4; ++r) a[r][j] = _mm512_fmadd_ps(vv, w[r], a[r][j]);
+    }
+  }
+  for (int r = 0; r < 4; ++r)
+    for (int j = 0; j < NC; ++j) _mm512_storeu_ps(out[r] + d0 + 16 * j, a[r][j]);
+}
+// DV % 16 == 0.
+CK_TARGET_AVX512 void v_accum4_avx512(const float* vt, const float* const p[4], int64_t nt, int64_t DV,
+                                      float* const out[4]) {
+  int64_t d0 = 0;
+  for (; d0 + 64 <= DV; d0 += 64) v_accum4_cols_avx512<4>(vt, p, nt, DV, d0, out);
+  for (; d0 < DV; d0 += 16) v_accum4_cols_avx512<1>(vt, p, nt, DV, d0, out);
+}
+
 enum class TiledSimd { scalar, avx2, avx512_pairs };
 
 // m32[t] = 1.0f * fp16(mask[t]) for t < nt, -inf past the end; returns whether any key t < nt is not -inf.
@@ -415,16 +459,16 @@ struct KvF32 {
 // The tiled kernel for query rows i in [i0, i1) (at most kTile) of head h. Each K/V tile is converted to F32 once
 // and shared by all rows of the block (conversion is exact, so it does not matter who converts); every row then
 // runs exactly the per-row arithmetic described at the top, in the same order as a single row would. With
-// avx512_pairs, rows go two at a time through the score and V loops (each row's lanes unchanged).
+// avx512_pairs, rows go four (then two) at a time through the score and V loops (each row's lanes unchanged).
 template <CvtRow cvt, TiledSimd simd>
 __attribute__((always_inline)) inline void tiled_block(const FlashAttnShape& s, const float* q, const uint16_t* k,
                                                        const uint16_t* v, const uint16_t* mask, int64_t h, int64_t i0,
                                                        int64_t i1, float* out0, int64_t out_stride, KvF32& kv) {
   constexpr bool vec = simd != TiledSimd::scalar;
-  constexpr int64_t step = simd == TiledSimd::avx512_pairs ? 2 : 1;
+  constexpr int64_t step = simd == TiledSimd::avx512_pairs ? 4 : 1;
   const int64_t DK = s.DK, DV = s.DV, g = h / (s.H / s.Hk), nb = i1 - i0;
   if (kv.g != g) kv.reset(s, g);
-  float M[kTile], S[kTile], kq[2][kTile], m32[2][kTile];
+  float M[kTile], S[kTile], kq[step][kTile], m32[step][kTile];
   for (int64_t b = 0; b < nb; ++b) {
     M[b] = -INFINITY;
     S[b] = 0.0f;
@@ -437,9 +481,10 @@ __attribute__((always_inline)) inline void tiled_block(const FlashAttnShape& s, 
     const float* vt = nullptr;
     for (int64_t b0 = 0; b0 < nb; b0 += step) {
       const int64_t nr = nb - b0 < step ? nb - b0 : step;
-      bool active[2] = {false, false};
-      const float* pq[2] = {nullptr, nullptr};
-      const uint16_t* mp[2] = {nullptr, nullptr};
+      bool active[step] = {};
+      const float* pq[step] = {};
+      const uint16_t* mp[step] = {};
+      bool any = false;
       for (int64_t r = 0; r < nr; ++r) {
         const int64_t i = i0 + b0 + r;
         pq[r] = q + i * s.q_si + h * s.q_sh;
@@ -447,15 +492,28 @@ __attribute__((always_inline)) inline void tiled_block(const FlashAttnShape& s, 
         // a fully masked tile leaves the row unchanged (upstream skips or zeroes it)
         if constexpr (vec) active[r] = mask_tile_avx2(mp[r] ? mp[r] + ic : nullptr, nt, m32[r]);
         else active[r] = mask_tile_scalar(mp[r] ? mp[r] + ic : nullptr, nt, m32[r]);
+        any = any || active[r];
       }
-      if (!active[0] && !active[1]) continue;
+      if (!any) continue;
       if (!kt) kv.tile<cvt>(s, k, v, ic, nt, &kt, &vt);
+      // Active rows of this group, in order; with avx512_pairs they go through the score and V loops four,
+      // then two at a time (grouping never changes a row's arithmetic).
+      int64_t act[step], na = 0;
+      for (int64_t r = 0; r < nr; ++r)
+        if (active[r]) act[na++] = r;
       // scores
-      if (simd == TiledSimd::avx512_pairs && nr == 2 && active[0] && active[1]) {
-        kq_tile2_avx512(kt, pq[0], pq[1], DK, kq[0], kq[1]);
-      } else {
-        for (int64_t r = 0; r < nr; ++r) {
-          if (!active[r]) continue;
+      {
+        int64_t a = 0;
+        if constexpr (simd == TiledSimd::avx512_pairs) {
+          for (; a + 4 <= na; a += 4) {
+            const float* const q4[4] = {pq[act[a]], pq[act[a + 1]], pq[act[a + 2]], pq[act[a + 3]]};
+            float* const k4[4] = {kq[act[a]], kq[act[a + 1]], kq[act[a + 2]], kq[act[a + 3]]};
+            kq_tile4_avx512(kt, q4, DK, k4);
+          }
+          for (; a + 2 <= na; a += 2) kq_tile2_avx512(kt, pq[act[a]], pq[act[a + 1]], DK, kq[act[a]], kq[act[a + 1]]);
+        }
+        for (; a < na; ++a) {
+          const int64_t r = act[a];
           if constexpr (vec) {
             kq_tile_avx2(kt, pq[r], DK, kq[r]);
           } else {
@@ -504,11 +562,24 @@ __attribute__((always_inline)) inline void tiled_block(const FlashAttnShape& s, 
         S[b] = static_cast<float>(static_cast<double>(S[b]) + sum);
       }
       // O += V p. Keys past the end have p = 0: fmaf(V, 0, O) = O for finite V, so they are left out.
-      if (simd == TiledSimd::avx512_pairs && nr == 2 && active[0] && active[1]) {
-        v_accum2_avx512(vt, kq[0], kq[1], nt, DV, out0 + b0 * out_stride, out0 + (b0 + 1) * out_stride);
-      } else {
-        for (int64_t r = 0; r < nr; ++r) {
-          if (!active[r]) continue;
+      na = 0;
+      for (int64_t r = 0; r < nr; ++r)
+        if (active[r]) act[na++] = r;
+      {
+        int64_t a = 0;
+        if constexpr (simd == TiledSimd::avx512_pairs) {
+          for (; a + 4 <= na; a += 4) {
+            const float* const p4[4] = {kq[act[a]], kq[act[a + 1]], kq[act[a + 2]], kq[act[a + 3]]};
+            float* const o4[4] = {out0 + (b0 + act[a]) * out_stride, out0 + (b0 + act[a + 1]) * out_stride,
+                                  out0 + (b0 + act[a + 2]) * out_stride, out0 + (b0 + act[a + 3]) * out_stride};
+            v_accum4_avx512(vt, p4, nt, DV, o4);
+          }
+          for (; a + 2 <= na; a += 2)
+            v_accum2_avx512(vt, kq[act[a]], kq[act[a + 1]], nt, DV, out0 + (b0 + act[a]) * out_stride,
+                            out0 + (b0 + act[a + 1]) * out_stride);
+        }
+        for (; a < na; ++a) {
+          const int64_t r = act[a];
           float* out = out0 + (b0 + r) * out_stride;
           if constexpr (vec) {
             v_accum_avx2(vt, kq[r], nt, DV, out);
