@@ -172,6 +172,18 @@ std::vector<int64_t> read_ids(const std::string& path) {
   return ids;
 }
 
+// One bridge_report "prefix" entry from `ck-encode --info` JSON of image k's prefix (`source` names it).
+json prefix_entry(size_t k, const std::string& source, const json& info) {
+  return {{"image", k},
+          {"file", fs::path(source).filename().string()},
+          {"rows", info["rows"]},
+          {"row_width", info["row_width"]},
+          {"n_embd", info["n_embd"]},
+          {"n_deepstack", info["n_deepstack"]},
+          {"grid", info["grid"]},
+          {"data_bytes", info["data_bytes"]}};
+}
+
 int body(int argc, char** argv) {
   CLI::App app{"ck-bridge: image + prompt -> text through the whole ck pipeline, with a report"};
   std::string mmproj, model, prompt, cache_dir, stop_after, report_path = "bridge_report.json", tflag;
@@ -348,15 +360,9 @@ int body(int argc, char** argv) {
       const json i = read_json(info_json);
       rows += i["rows"].get<int64_t>();
       if (k == 0) rep["contracts"]["bridge"] = i["meta"].value("bridge", json());
-      jprefix.push_back({{"image", k},
-                         {"file", fs::path(prefix_files[k]).filename().string()},
-                         {"rows", i["rows"]},
-                         {"row_width", i["row_width"]},
-                         {"n_embd", i["n_embd"]},
-                         {"n_deepstack", i["n_deepstack"]},
-                         {"grid", i["grid"]},
-                         {"data_bytes", i["data_bytes"]},
-                         {"preprocess", i["meta"].value("preprocess", json())}});
+      json entry = prefix_entry(k, prefix_files[k], i);
+      entry["preprocess"] = i["meta"].value("preprocess", json());
+      jprefix.push_back(entry);
       prefixes.push_back(prefix_files[k]);
     }
     rep["prefix"] = jprefix;
@@ -383,19 +389,12 @@ int body(int argc, char** argv) {
       enc_ms += e.value("encode_ms", 0.0);
       enc_tokens += i["rows"].get<int64_t>();
       if (k == 0) rep["contracts"]["bridge"] = i["meta"].value("bridge", json());
-      jprefix.push_back({{"image", k},
-                         {"file", fs::path(images[k]).filename().string()},
-                         {"rows", i["rows"]},
-                         {"row_width", i["row_width"]},
-                         {"n_embd", i["n_embd"]},
-                         {"n_deepstack", i["n_deepstack"]},
-                         {"grid", i["grid"]},
-                         {"image_size", {e["source"]["width"], e["source"]["height"]}},
-                         {"preprocessed_size", {e["preprocessed"]["width"], e["preprocessed"]["height"]}},
-                         {"data_bytes", i["data_bytes"]},
-                         {"timings_ms", {{"preprocess", e.value("preprocess_ms", 0.0)},
-                                         {"encode", e.value("encode_ms", 0.0)}}},
-                         {"tokens_per_s", e.value("tokens_per_s", 0.0)}});
+      json entry = prefix_entry(k, images[k], i);
+      entry["image_size"] = {e["source"]["width"], e["source"]["height"]};
+      entry["preprocessed_size"] = {e["preprocessed"]["width"], e["preprocessed"]["height"]};
+      entry["timings_ms"] = {{"preprocess", e.value("preprocess_ms", 0.0)}, {"encode", e.value("encode_ms", 0.0)}};
+      entry["tokens_per_s"] = e.value("tokens_per_s", 0.0);
+      jprefix.push_back(entry);
       prefixes.push_back(prefix);
     }
     rep["prefix"] = jprefix;
