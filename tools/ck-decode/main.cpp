@@ -89,7 +89,7 @@ int body(int argc, char** argv) {
   std::vector<std::string> prefix_srcs;
   int n_predict = -1, threads = 0;
   int64_t ctx_size = 4096, n_batch = 2048, n_ubatch = 512;
-  bool raw = false, image_first = false, plan = false;
+  bool raw = false, image_first = false, plan = false, profile = false;
   dc::SamplingParams sp;
   app.add_option("-m,--model", model_dir, "decoder directory (call.json + layout.json from ck-layout)")->required();
   app.add_option("--prefix", prefix_srcs, "image prefix from ck-encode: FILE, - (stdin) or shm:NAME; repeat for "
@@ -112,6 +112,8 @@ int body(int argc, char** argv) {
                  "write f32 logits of every prompt position, then of every generation step, to FILE "
                  "(every prompt token is then an output row, as ref_decode --prompt-logits-out)");
   app.add_option("--json", json_out, "write timings and counts (ck.decode_stats) to FILE (- = stderr)");
+  app.add_flag("--profile", profile, "print the time per kernel of the prompt and of the generation steps to "
+                                     "stderr (also in --json)");
   app.add_option("--tokenize", tokenize_text, "print the token ids of TEXT (as a text part of the prompt) and exit");
   app.add_flag("--plan", plan, "print the prompt schedule (chunks, positions, ubatches, n_kv) as JSON and exit");
   app.add_option("--temp", sp.temp, "temperature (<= 0: greedy, the default and the parity mode)");
@@ -213,9 +215,16 @@ int body(int argc, char** argv) {
   }
 
   std::unique_ptr<dc::DecoderBackend> be;
+  ck::runtime::Profile prefill_profile, decode_profile;
   try {
-    be = ck::decode_cli::make_runtime_backend(
-        m, {threads > 0 ? threads : int(std::thread::hardware_concurrency()), dump_dir});
+    ck::decode_cli::BackendOptions bo;
+    bo.threads = threads > 0 ? threads : int(std::thread::hardware_concurrency());
+    bo.dump_dir = dump_dir;
+    if (profile) {
+      bo.prefill_profile = &prefill_profile;
+      bo.decode_profile = &decode_profile;
+    }
+    be = ck::decode_cli::make_runtime_backend(m, bo);
   } catch (const ck::decode_cli::RuntimeUnavailable& e) {
     std::fprintf(stderr, "ck-decode: error: %s\n", e.what());
     return kExitNoRuntime;
@@ -271,6 +280,7 @@ int body(int argc, char** argv) {
                                  : (n_predict >= 0 && int64_t(r.tokens.size()) == n_predict ? "n_predict"
                                                                                             : "context_full");
     j["n_generated"] = r.tokens.size();
+    if (profile) j["profile"] = {{"prefill", prefill_profile.to_json()}, {"decode", decode_profile.to_json()}};
     if (json_out == "-") std::fprintf(stderr, "%s\n", j.dump(2).c_str());
     else ck::write_text_file(json_out, j.dump(2) + "\n");
   }
@@ -278,6 +288,12 @@ int body(int argc, char** argv) {
     std::string line;
     for (size_t i = 0; i < r.tokens.size(); ++i) line += (i ? " " : "") + std::to_string(r.tokens[i]);
     ck::write_text_file(tokens_out, line + "\n");
+  }
+  if (profile) {
+    std::fprintf(stderr, "ck-decode: profile of the prompt (%.1f ms wall)\n%s", r.prefill_ms,
+                 prefill_profile.to_table().c_str());
+    std::fprintf(stderr, "ck-decode: profile of %lld generation steps (%.1f ms wall)\n%s",
+                 (long long)r.n_decode_passes, r.decode_ms, decode_profile.to_table().c_str());
   }
   std::fprintf(stderr, "ck-decode: prompt %lld tokens in %lld ubatches, generated %zu tokens%s, %.1f ms\n",
                (long long)sched.n_prompt_tokens, (long long)r.n_prompt_ubatches, r.tokens.size(),

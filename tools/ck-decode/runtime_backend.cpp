@@ -21,7 +21,7 @@ namespace dc = ck::decode;
 
 class RuntimeBackend final : public dc::DecoderBackend {
  public:
-  RuntimeBackend(const dc::ModelInfo& m, const BackendOptions& o) {
+  RuntimeBackend(const dc::ModelInfo& m, const BackendOptions& o) : opt_(o) {
     program_ = rt::Program::load(m.call_json);
     const auto missing = program_->missing_kernels();
     if (!missing.empty()) {
@@ -95,6 +95,7 @@ class RuntimeBackend final : public dc::DecoderBackend {
     }
     rt::RunOptions ro;
     ro.dump = dump_.get();
+    ro.profile = in.phase == "prefill" ? opt_.prefill_profile : opt_.decode_profile;
     exec_->run(ro);
     if (in.n_outputs <= 0) return {};
     const rt::View out = exec_->view(p.outputs()[0]);
@@ -106,6 +107,7 @@ class RuntimeBackend final : public dc::DecoderBackend {
   }
 
  private:
+  BackendOptions opt_;
   std::unique_ptr<rt::Program> program_;
   std::unique_ptr<rt::Executor> exec_;
   std::unique_ptr<DumpWriter> dump_;

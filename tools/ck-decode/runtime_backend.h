@@ -5,12 +5,16 @@
 
 #include "decode/model_info.h"
 #include "decode/session.h"
+#include "runtime/profile.h"
 
 namespace ck::decode_cli {
 
 struct BackendOptions {
   int threads = 0;
   std::string dump_dir;  // empty: no dumps
+  // Per-kernel wall time (runtime/profile.h), split by phase: prompt ubatches / generation steps.
+  ck::runtime::Profile* prefill_profile = nullptr;
+  ck::runtime::Profile* decode_profile = nullptr;
 };
 
 // Throws RuntimeUnavailable while lib/runtime has no decoder executor in this build.
