@@ -17,6 +17,7 @@
 #include "core/thread_pool.h"
 #include "kernels/hsum.h"
 #include "kernels/isa.h"
+#include "kernels/prefetch.h"
 
 namespace ck::kernels {
 
@@ -183,6 +184,26 @@ CK_TARGET_AVX512 void matmul_q8_0_avx512(int64_t i0, int64_t i1, int64_t n, int6
 
 #pragma GCC diagnostic pop
 
+// Mat-vec (decode): rows [i0, i1) against one activation row as one sequential stream with a linear prefetch
+// (prefetch.h); per row the arithmetic is dot_q8_0_avx2's (one 8-lane chain, blocks in order).
+CK_TARGET_AVX2 void gemv_q8_0_avx2(int64_t i0, int64_t i1, int64_t nb, const BlockQ8_0* A, int64_t lda,
+                                   const BlockQ8_0* y, float* C) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (int64_t i = i0; i < i1; ++i) {
+    const BlockQ8_0* x = A + i * lda;
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+      if ((b & 1) == 0) prefetch_stream_ahead(x + b);  // two 34-byte blocks per 64-byte line
+      const __m256i qx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b].qs));
+      const __m256i qy = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[b].qs));
+      const __m256 q = _mm256_cvtepi32_ps(
+          _mm256_madd_epi16(ones, _mm256_maddubs_epi16(_mm256_sign_epi8(qx, qx), _mm256_sign_epi8(qy, qx))));
+      acc = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(x[b].d) * _cvtsh_ss(y[b].d)), q, acc);
+    }
+    C[i] = detail::hsum8_pairs02(acc);
+  }
+}
+
 // Rows [i0, i1) x columns [0, n): weight rows in chunks that stay in L2 while every activation column passes.
 CK_TARGET_AVX2 void matmul_q8_0_avx2(int64_t i0, int64_t i1, int64_t n, int64_t k, const BlockQ8_0* A, int64_t lda,
                                      const BlockQ8_0* B, int64_t ldb, float* C, int64_t ldc) {
@@ -209,6 +230,10 @@ CK_TARGET_AVX2 void matmul_q8_0_avx2(int64_t i0, int64_t i1, int64_t n, int64_t 
 void matmul_q8_0(int64_t m, int64_t n, int64_t k, const BlockQ8_0* A, int64_t lda, const BlockQ8_0* B, int64_t ldb,
                  float* C, int64_t ldc, int ith, int nth) {
   const auto [i0, i1] = split_range(static_cast<size_t>(m), ith, nth);
+  if (active_isa() >= Isa::avx2 && n == 1) {
+    gemv_q8_0_avx2(int64_t(i0), int64_t(i1), k / QK8_0, A, lda, B, C);
+    return;
+  }
   if (active_isa() >= Isa::avx512 && n >= 2) {
     matmul_q8_0_avx512(int64_t(i0), int64_t(i1), n, k, A, lda, B, ldb, C, ldc);
     return;
