@@ -22,6 +22,7 @@
 #include "core/half.h"
 #include "core/thread_pool.h"
 #include "kernels/isa.h"
+#include "kernels/prefetch.h"
 
 namespace ck::kernels {
 
@@ -333,6 +334,128 @@ CK_TARGET_AVX512 void tile16_q4_K_avx512(int64_t nb, const Pack16* P, const Bloc
   for (int j = 0; j < RN; ++j) _mm512_storeu_ps(C + j * ldc, _mm512_sub_ps(acc[j], accm[j]));
 }
 
+// ---- AVX-512 mat-vec (decode) ------------------------------------------------------------------------------------
+// One activation row against weight rows read one after another (one sequential stream with the linear prefetch
+// of prefetch.h; a pack copy or an 8-row interleave costs more than the arithmetic here). Per (row, super-block)
+// the exact integers S = S_0+..+S_3 and M = M_0+..+M_3 are formed horizontally:
+//   qs[0..63] / qs[64..127] as two zmm; their low nibbles meet q8 sub-blocks (0 | 2) / (4 | 6), their high
+//   nibbles (1 | 3) / (5 | 7) (the activation is rearranged that way once per call, GemvQ8K); maddubs, then madd
+//   with the sub-block scales spread over the int16 lanes by one vpshufb of the decoded scales each;
+//   M: madd(mins as int16, Q_t as int16).
+// 16 rows' (S 16 lanes folded to 8 | M 4 lanes + 0) vectors are reduced by one transpose-add tree to S and M with
+// lane = row, and then the float steps are exactly gemv_q4_K's per lane: acc = fma((float)S, d_w * d_a, acc),
+// accm = fma((float)M, dmin_w * d_a, accm) per super-block in order, result acc - accm.
+struct alignas(64) GemvQ8K {
+  __m512i y[4];    // q8 of sub-blocks (0|2), (1|3), (4|6), (5|7)
+  __m128i q;       // Q_t = bsums[2t] + bsums[2t+1] as int16, t = 0..7
+  float d;
+};
+
+CK_TARGET_AVX512 inline __m512i two_halves(const int8_t* lo, const int8_t* hi) {
+  return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(lo))),
+                            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(hi)), 1);
+}
+
+CK_TARGET_AVX512 void prepare_gemv_q8_K(int64_t nb, const BlockQ8_K* y, GemvQ8K* g) {
+  for (int64_t b = 0; b < nb; ++b) {
+    const int8_t* q = y[b].qs;
+    g[b].y[0] = two_halves(q, q + 64);
+    g[b].y[1] = two_halves(q + 32, q + 96);
+    g[b].y[2] = two_halves(q + 128, q + 192);
+    g[b].y[3] = two_halves(q + 160, q + 224);
+    g[b].q = _mm_hadd_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(y[b].bsums)),
+                            _mm_loadu_si128(reinterpret_cast<const __m128i*>(y[b].bsums + 8)));
+    g[b].d = y[b].d;
+  }
+}
+
+// 16 vectors [S partials (8 lanes) | M partials (8 lanes)] -> S (lanes = vectors 0..15) and M likewise.
+CK_TARGET_AVX512 inline void reduce16_sm(const __m512i* z, __m512i* S, __m512i* M) {
+  __m512i a[8], b[4], c[2];
+  for (int i = 0; i < 8; ++i)
+    a[i] = _mm512_add_epi32(_mm512_unpacklo_epi32(z[2 * i], z[2 * i + 1]), _mm512_unpackhi_epi32(z[2 * i], z[2 * i + 1]));
+  for (int i = 0; i < 4; ++i)  // per 128-bit block: the block sums of vectors 4i..4i+3
+    b[i] = _mm512_add_epi32(_mm512_unpacklo_epi64(a[2 * i], a[2 * i + 1]), _mm512_unpackhi_epi64(a[2 * i], a[2 * i + 1]));
+  for (int i = 0; i < 2; ++i)  // blocks 0+1 (S) and 2+3 (M): [S(8i..8i+3), M(..), S(8i+4..8i+7), M(..)]
+    c[i] = _mm512_add_epi32(_mm512_shuffle_i32x4(b[2 * i], b[2 * i + 1], _MM_SHUFFLE(2, 0, 2, 0)),
+                            _mm512_shuffle_i32x4(b[2 * i], b[2 * i + 1], _MM_SHUFFLE(3, 1, 3, 1)));
+  *S = _mm512_shuffle_i32x4(c[0], c[1], _MM_SHUFFLE(2, 0, 2, 0));
+  *M = _mm512_shuffle_i32x4(c[0], c[1], _MM_SHUFFLE(3, 1, 3, 1));
+}
+
+// scales_mins_k4 in one xmm (bytes 0..7 scales, 8..15 mins) from the 12 scale bytes as dwords d0, d1, d2:
+// [d0 & 3f, (d2 & 0f) | ((d0 >> 6) & 3) << 4, d1 & 3f, ((d2 >> 4) & 0f) | ((d1 >> 6) & 3) << 4] per byte.
+// Reads 16 bytes from `q` (the 4 after the scales are the block's first quants, ignored).
+CK_TARGET_AVX512 inline __m128i scales_mins_k4_sse(const uint8_t* q) {
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
+  const __m128i p = _mm_shuffle_epi32(v, _MM_SHUFFLE(2, 1, 2, 0));  // d0, d2, d1, d2
+  const __m128i h = _mm_shuffle_epi32(v, _MM_SHUFFLE(1, 1, 0, 0));  // d0, d0, d1, d1
+  const __m128i lo = _mm_and_si128(_mm_srlv_epi32(p, _mm_setr_epi32(0, 0, 0, 4)),
+                                   _mm_setr_epi32(0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f));
+  const __m128i hi = _mm_and_si128(_mm_srli_epi32(h, 2), _mm_setr_epi32(0, 0x30303030, 0, 0x30303030));
+  return _mm_or_si128(lo, hi);
+}
+
+struct alignas(64) Zmm {
+  __m512i v;
+};
+
+// vpshufb control: the int16 lanes of 128-bit blocks 0,1 take scale byte s0, those of blocks 2,3 byte s1.
+CK_TARGET_AVX512 inline __m512i scale_spread(int s0, int s1) {
+  const short lo = short(s0 | 0x8000), hi = short(s1 | 0x8000);  // bytes (s, 0x80): 0x80 zeroes the high byte
+  return _mm512_set_epi16(hi, hi, hi, hi, hi, hi, hi, hi, hi, hi, hi, hi, hi, hi, hi, hi,
+                          lo, lo, lo, lo, lo, lo, lo, lo, lo, lo, lo, lo, lo, lo, lo, lo);
+}
+
+// Rows [r0, r1) (r1 - r0 a multiple of 16) x one activation row (prepared); C[i] for each row i.
+CK_TARGET_AVX512 void gemv16_q4_K_avx512(int64_t r0, int64_t r1, int64_t nb, const BlockQ4_K* A, int64_t lda,
+                                         const GemvQ8K* g, float* C) {
+  const __m512i m4 = _mm512_set1_epi8(0xF);
+  const __m512i c_loA = scale_spread(0, 2), c_hiA = scale_spread(1, 3), c_loB = scale_spread(4, 6),
+                c_hiB = scale_spread(5, 7);
+  thread_local std::vector<Zmm> zbuf;  // [b][r]
+  thread_local std::vector<uint16_t> dbuf;  // [b][r] fp16 d, then [nb + b][r] fp16 dmin
+  if (zbuf.size() < size_t(nb * 16)) zbuf.resize(size_t(nb * 16)), dbuf.resize(size_t(nb * 32));
+  for (int64_t i0 = r0; i0 < r1; i0 += 16) {
+    for (int r = 0; r < 16; ++r) {
+      const BlockQ4_K* x = A + (i0 + r) * lda;
+      for (int64_t b = 0; b < nb; ++b) {
+        const char* pf = reinterpret_cast<const char*>(x + b);
+        prefetch_stream_ahead(pf);
+        prefetch_stream_ahead(pf + 64);
+        prefetch_stream_ahead(pf + 128);
+        const __m128i su = scales_mins_k4_sse(x[b].scales);
+        const __m512i sb = _mm512_broadcast_i32x4(su);
+        const __m512i qa = _mm512_loadu_si512(x[b].qs), qb = _mm512_loadu_si512(x[b].qs + 64);
+        const __m512i la = _mm512_and_si512(qa, m4), ha = _mm512_and_si512(_mm512_srli_epi16(qa, 4), m4);
+        const __m512i lb = _mm512_and_si512(qb, m4), hb = _mm512_and_si512(_mm512_srli_epi16(qb, 4), m4);
+        const GemvQ8K& gy = g[b];
+        __m512i v = _mm512_madd_epi16(_mm512_maddubs_epi16(la, gy.y[0]), _mm512_shuffle_epi8(sb, c_loA));
+        v = _mm512_add_epi32(v, _mm512_madd_epi16(_mm512_maddubs_epi16(ha, gy.y[1]), _mm512_shuffle_epi8(sb, c_hiA)));
+        v = _mm512_add_epi32(v, _mm512_madd_epi16(_mm512_maddubs_epi16(lb, gy.y[2]), _mm512_shuffle_epi8(sb, c_loB)));
+        v = _mm512_add_epi32(v, _mm512_madd_epi16(_mm512_maddubs_epi16(hb, gy.y[3]), _mm512_shuffle_epi8(sb, c_hiB)));
+        const __m256i v8 = _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
+        const __m128i m = _mm_madd_epi16(_mm_cvtepu8_epi16(_mm_srli_si128(su, 8)), gy.q);
+        zbuf[size_t(b * 16 + r)].v = _mm512_inserti64x4(_mm512_castsi256_si512(v8), _mm256_zextsi128_si256(m), 1);
+        dbuf[size_t(b * 16 + r)] = x[b].d;
+        dbuf[size_t((nb + b) * 16 + r)] = x[b].dmin;
+      }
+    }
+    __m512 acc = _mm512_setzero_ps(), accm = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+      __m512i S, M;
+      reduce16_sm(&zbuf[size_t(b * 16)].v, &S, &M);
+      const __m512 yd = _mm512_set1_ps(g[b].d);
+      const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(&dbuf[size_t(b * 16)])));
+      const __m512 mw =
+          _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(&dbuf[size_t((nb + b) * 16)])));
+      acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(S), _mm512_mul_ps(dw, yd), acc);
+      accm = _mm512_fmadd_ps(_mm512_cvtepi32_ps(M), _mm512_mul_ps(mw, yd), accm);
+    }
+    _mm512_storeu_ps(C + i0, _mm512_sub_ps(acc, accm));
+  }
+}
+
 // Weight rows [r0, r1) (a multiple of 8) x all n activation rows: 16-row packs per L2-sized chunk, every
 // activation row against each chunk; an 8-row remainder goes to the AVX2 tile (same per-output arithmetic).
 CK_TARGET_AVX512 void matmul_q4_K_repack_avx512(int64_t r0, int64_t r1, int64_t n, int64_t k, const BlockQ4_K* A,
@@ -366,9 +489,20 @@ void matmul_q4_K_repack(int64_t m, int64_t n, int64_t k, const BlockQ4_K* A, int
   const auto [t0, t1] = split_range(static_cast<size_t>(m / 8), ith, nth);
   int64_t i0 = int64_t(t0) * 8, i1 = int64_t(t1) * 8;
   if (simd) {
-    // AVX-512 packs pay off once a pack serves at least one gemm group; 1..3-row ops (decode) stay on AVX2 tiles.
-    if (n >= 4 && active_isa() >= Isa::avx512) matmul_q4_K_repack_avx512(i0, i1, n, k, A, lda, B, ldb, C, ldc);
-    else matmul_q4_K_repack_avx2(i0, i1, n, k, A, lda, B, ldb, C, ldc);
+    // AVX-512 packs pay off once a pack serves at least one gemm group; 1-row ops (decode) take the streaming
+    // gemv (16-row groups; an 8-row remainder on the AVX2 tile); 2..3-row ops stay on AVX2 tiles.
+    if (n >= 4 && active_isa() >= Isa::avx512) {
+      matmul_q4_K_repack_avx512(i0, i1, n, k, A, lda, B, ldb, C, ldc);
+    } else if (n == 1 && active_isa() >= Isa::avx512) {
+      const int64_t nb = k / QK_K, i16 = i0 + (i1 - i0) / 16 * 16;
+      thread_local std::vector<GemvQ8K> g;
+      if (g.size() < size_t(nb)) g.resize(size_t(nb));
+      prepare_gemv_q8_K(nb, B, g.data());
+      gemv16_q4_K_avx512(i0, i16, nb, A, lda, g.data(), C);
+      if (i16 < i1) matmul_q4_K_repack_avx2(i16, i1, n, k, A, lda, B, ldb, C, ldc);
+    } else {
+      matmul_q4_K_repack_avx2(i0, i1, n, k, A, lda, B, ldb, C, ldc);
+    }
     i0 = i1;
   }
   if (ith == nth - 1) i1 = m;
