@@ -77,6 +77,15 @@ namespace {
 // - strided rows (K rows of a KV cache, ldx > n): R rows side by side sharing the widened activation, each step
 //   prefetching the line at the same offset of the row R rows further on (the next group of R rows); group_rows
 //   picks R so that distance is about 16 KB: k = 2048 -> 4 rows, 4096 -> 2, 6144 -> 1.
+// How many rows ahead a strided pass prefetches: the next group, but at least kStridedAheadBytes of row data
+// (short rows -- a KV cache's 128-element K rows -- sit one per page-sized stride, where the hardware prefetcher
+// does not follow; 4 rows ahead left flash attention's decode scores latency-bound).
+constexpr int64_t kStridedAheadBytes = 4096;
+inline int64_t strided_ahead_rows(int R, int64_t n) {
+  const int64_t r = kStridedAheadBytes / (2 * (n > 0 ? n : 1));
+  return r > R ? r : R;
+}
+
 inline int group_rows(int64_t k) {
   const int64_t r = 8192 / (k > 0 ? k : 1);
   return r >= 4 ? 4 : r >= 2 ? 2 : 1;
@@ -98,7 +107,7 @@ CK_TARGET_AVX2 void rows_f16_avx2(int64_t n, const uint16_t* x, int64_t ldx, con
       for (int r = 0; r < R; ++r) {
         if (j == 0) {
           if (Linear) prefetch_stream_ahead(x + r * ldx + i);
-          else _mm_prefetch(reinterpret_cast<const char*>(x + (R + r) * ldx + i), _MM_HINT_T0);
+          else _mm_prefetch(reinterpret_cast<const char*>(x + (strided_ahead_rows(R, n) + r) * ldx + i), _MM_HINT_T0);
         }
         const __m256 ax = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + r * ldx + i + 8 * j)));
         sum[r][j] = _mm256_fmadd_ps(ax, ay, sum[r][j]);
@@ -130,7 +139,7 @@ CK_TARGET_AVX512 void rows_f16_avx512(int64_t n, const uint16_t* x, int64_t ldx,
     for (int r = 0; r < R; ++r) {
       const uint16_t* xr = x + r * ldx + i;
       if (Linear) prefetch_stream_ahead(xr);
-      else _mm_prefetch(reinterpret_cast<const char*>(xr + R * ldx), _MM_HINT_T0);
+      else _mm_prefetch(reinterpret_cast<const char*>(xr + strided_ahead_rows(R, n) * ldx), _MM_HINT_T0);
       const __m512 x01 = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(xr)));
       const __m512 x23 = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(xr + 16)));
       a01[r] = _mm512_fmadd_ps(x01, y01, a01[r]);

@@ -110,7 +110,10 @@ template <int NC>
 CK_TARGET_AVX512 void vkq_steps_avx512(const VkqStep* st, int64_t n, float* vkq) {
   __m512 a[NC];
   for (int c = 0; c < NC; ++c) a[c] = _mm512_setzero_ps();
+  constexpr int64_t kAhead = 16;  // V rows sit one per K/V-cache stride: prefetch them (see dot_f16.cpp)
   for (int64_t j = 0; j < n; ++j) {
+    if (j + kAhead < n)
+      for (int c = 0; c < NC; c += 2) _mm_prefetch(reinterpret_cast<const char*>(st[j + kAhead].vd + 16 * c), _MM_HINT_T0);
     if (st[j].scale) {
       const __m512 ms = _mm512_set1_ps(st[j].ms);
       for (int c = 0; c < NC; ++c)
@@ -145,7 +148,18 @@ __attribute__((always_inline)) inline void one_chunk_partial(const FlashAttnShap
     std::vector<float> qf(static_cast<size_t>(DK));
     Half::widen(q16.data(), qf.data(), DK);
     dots.resize(static_cast<size_t>(ic1 > ic0 ? ic1 - ic0 : 0));
-    if (ic1 > ic0) dot_f16_rows(DK, k + ic0 * s.k_sj + g * s.k_sg, s.k_sj, ic1 - ic0, q16.data(), qf.data(), dots.data());
+    // Only the runs of keys the mask lets through (as upstream, masked keys' K rows are never read: for a decode
+    // step that is every cell past the used ones up to the padded n_kv).
+    for (int64_t a = ic0; a < ic1;) {
+      if (mp && Half::to_f32(mp[a]) == -INFINITY) {
+        ++a;
+        continue;
+      }
+      int64_t e = a + 1;
+      while (e < ic1 && !(mp && Half::to_f32(mp[e]) == -INFINITY)) ++e;
+      dot_f16_rows(DK, k + a * s.k_sj + g * s.k_sg, s.k_sj, e - a, q16.data(), qf.data(), dots.data() + (a - ic0));
+      a = e;
+    }
   }
   // AVX-512 hosts with DV = 64 / 128: VKQ updates deferred to vkq_steps_avx512 (same values).
   const bool regs = Half::batch_dots && (DV == 64 || DV == 128) && active_isa() >= Isa::avx512;
