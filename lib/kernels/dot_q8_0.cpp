@@ -157,7 +157,62 @@ CK_TARGET_AVX512 void tile2_q8_0_avx512(int64_t nb, const BlockQ8_0* A, int64_t 
     }
 }
 
-CK_TARGET_AVX512 void matmul_q8_0_avx512(int64_t i0, int64_t i1, int64_t n, int64_t k, const BlockQ8_0* A,
+// AVX-512 VNNI: per lane sum_e x_e * y_e = sum_e (x_e ^ 0x80) * y_e - 128 * sum_e y_e, where x ^ 0x80 is x + 128
+// as an unsigned byte; vpdpbusd forms both sums exactly in int32 (it does not saturate). That equals tile2's
+// madd(1, maddubs(|x|, sign(y, x))) lane for lane whenever the activation block has no -128 quant: then
+// |x| <= 128 and |sign(y, x)| <= 127, so no maddubs pair sum (<= 2 * 128 * 127 = 32512) can saturate and
+// |x| * sign(y, x) = x * y. Quantized activations (quantize_row_q8_0: |q| <= 127 for finite inputs) qualify;
+// calls whose activations hold a -128 (from NaN inputs) take tile2 (matmul_q8_0 checks). 5 instead of 8 vector
+// steps per block and output pair.
+template <int RM, int RP>
+CK_TARGET_AVX512_VNNI void tile2_q8_0_vnni(int64_t nb, const BlockQ8_0* A, int64_t lda, const BlockQ8_0* B,
+                                           int64_t ldb, float* C, int64_t ldc) {
+  __m512 acc[RM][RP];
+  for (int i = 0; i < RM; ++i)
+    for (int p = 0; p < RP; ++p) acc[i][p] = _mm512_setzero_ps();
+  const __m512i x80 = _mm512_set1_epi8(static_cast<char>(0x80)), ones8 = _mm512_set1_epi8(1);
+  const __m512i zero = _mm512_setzero_si512();
+  for (int64_t b = 0; b < nb; ++b) {
+    __m512i xu[RM];
+    float dx[RM];
+    for (int i = 0; i < RM; ++i) {
+      const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(A[i * lda + b].qs));
+      xu[i] = _mm512_xor_si512(_mm512_broadcast_i64x4(x), x80);
+      dx[i] = _cvtsh_ss(A[i * lda + b].d);
+    }
+    for (int p = 0; p < RP; ++p) {
+      const BlockQ8_0& y0 = B[(2 * p) * ldb + b];
+      const BlockQ8_0& y1 = B[(2 * p + 1) * ldb + b];
+      const __m512i y = _mm512_inserti64x4(
+          _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(y0.qs))),
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y1.qs)), 1);
+      const __m512 dy = _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_set1_ps(_cvtsh_ss(y0.d))),
+                                           _mm256_set1_ps(_cvtsh_ss(y1.d)), 1);
+      const __m512i corr = _mm512_slli_epi32(_mm512_dpbusd_epi32(zero, ones8, y), 7);  // 128 * sum of 4 y
+      for (int i = 0; i < RM; ++i) {
+        const __m512 q = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_dpbusd_epi32(zero, xu[i], y), corr));
+        acc[i][p] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(dx[i]), dy), q, acc[i][p]);
+      }
+    }
+  }
+  for (int p = 0; p < RP; ++p)
+    for (int i = 0; i < RM; ++i) {
+      C[(2 * p) * ldc + i] = detail::hsum8_pairs02(_mm512_castps512_ps256(acc[i][p]));
+      C[(2 * p + 1) * ldc + i] = detail::hsum8_pairs02(_mm512_extractf32x8_ps(acc[i][p], 1));
+    }
+}
+
+// Whether any quant of activation rows [0, n) is -128 (then the VNNI tile would not equal maddubs').
+CK_TARGET_AVX512 bool has_q8_min(const BlockQ8_0* B, int64_t ldb, int64_t n, int64_t nb) {
+  const __m256i m128 = _mm256_set1_epi8(static_cast<char>(0x80));
+  for (int64_t j = 0; j < n; ++j)
+    for (int64_t b = 0; b < nb; ++b)
+      if (_mm256_cmpeq_epi8_mask(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(B[j * ldb + b].qs)), m128))
+        return true;
+  return false;
+}
+
+CK_TARGET_AVX512 void matmul_q8_0_avx512(bool vnni, int64_t i0, int64_t i1, int64_t n, int64_t k, const BlockQ8_0* A,
                                          int64_t lda, const BlockQ8_0* B, int64_t ldb, float* C, int64_t ldc) {
   const int64_t nb = k / QK8_0;
   constexpr int RM = 4, RP = 3;  // 4 weight rows x 6 activation rows = 12 zmm accumulators
@@ -167,12 +222,22 @@ CK_TARGET_AVX512 void matmul_q8_0_avx512(int64_t i0, int64_t i1, int64_t n, int6
     int64_t j = 0;
     for (; j + 2 * RP <= n; j += 2 * RP) {
       int64_t i = c0;
+      if (vnni) {
+        for (; i + RM <= c1; i += RM)
+          tile2_q8_0_vnni<RM, RP>(nb, A + i * lda, lda, B + j * ldb, ldb, C + j * ldc + i, ldc);
+        for (; i < c1; ++i) tile2_q8_0_vnni<1, RP>(nb, A + i * lda, lda, B + j * ldb, ldb, C + j * ldc + i, ldc);
+      }
       for (; i + RM <= c1; i += RM)
         tile2_q8_0_avx512<RM, RP>(nb, A + i * lda, lda, B + j * ldb, ldb, C + j * ldc + i, ldc);
       for (; i < c1; ++i) tile2_q8_0_avx512<1, RP>(nb, A + i * lda, lda, B + j * ldb, ldb, C + j * ldc + i, ldc);
     }
     for (; j + 2 <= n; j += 2) {
       int64_t i = c0;
+      if (vnni) {
+        for (; i + RM <= c1; i += RM)
+          tile2_q8_0_vnni<RM, 1>(nb, A + i * lda, lda, B + j * ldb, ldb, C + j * ldc + i, ldc);
+        for (; i < c1; ++i) tile2_q8_0_vnni<1, 1>(nb, A + i * lda, lda, B + j * ldb, ldb, C + j * ldc + i, ldc);
+      }
       for (; i + RM <= c1; i += RM)
         tile2_q8_0_avx512<RM, 1>(nb, A + i * lda, lda, B + j * ldb, ldb, C + j * ldc + i, ldc);
       for (; i < c1; ++i) tile2_q8_0_avx512<1, 1>(nb, A + i * lda, lda, B + j * ldb, ldb, C + j * ldc + i, ldc);
@@ -235,7 +300,8 @@ void matmul_q8_0(int64_t m, int64_t n, int64_t k, const BlockQ8_0* A, int64_t ld
     return;
   }
   if (active_isa() >= Isa::avx512 && n >= 2) {
-    matmul_q8_0_avx512(int64_t(i0), int64_t(i1), n, k, A, lda, B, ldb, C, ldc);
+    const bool vnni = use_avx512_vnni() && !has_q8_min(B, ldb, n, k / QK8_0);
+    matmul_q8_0_avx512(vnni, int64_t(i0), int64_t(i1), n, k, A, lda, B, ldb, C, ldc);
     return;
   }
   if (active_isa() >= Isa::avx2) {

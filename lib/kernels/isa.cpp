@@ -19,6 +19,7 @@ uint64_t xgetbv0() {
 struct Features {
   bool avx2 = false;    // AVX2 + FMA + F16C + BMI2, OS saves ymm
   bool avx512 = false;  // + AVX-512 F/VL/BW/DQ, OS saves zmm/opmask
+  bool avx512_vnni = false;
 };
 
 Features detect() {
@@ -35,6 +36,7 @@ Features detect() {
   const bool avx512f = b & (1u << 16), avx512dq = b & (1u << 17), avx512bw = b & (1u << 30),
              avx512vl = b & (1u << 31);
   f.avx512 = f.avx2 && avx512f && avx512dq && avx512bw && avx512vl && (xcr0 & 0xe6) == 0xe6;
+  f.avx512_vnni = f.avx512 && (c & (1u << 11));
   return f;
 }
 
@@ -66,6 +68,15 @@ Isa active_isa() {
     return best;
   }();
   return isa;
+}
+
+bool use_avx512_vnni() {
+  static const bool on = [] {
+    if (active_isa() < Isa::avx512 || !features().avx512_vnni) return false;
+    const char* env = std::getenv("CK_KERNELS_VNNI");
+    return !(env && std::strcmp(env, "0") == 0);
+  }();
+  return on;
 }
 
 const char* isa_name(Isa isa) {

@@ -21,6 +21,10 @@ Isa active_isa();
 bool cpu_supports(Isa isa);
 const char* isa_name(Isa isa);
 
+// AVX-512 VNNI (vpdpbusd) on top of active_isa() == avx512, unless CK_KERNELS_VNNI=0. Only for kernels whose
+// exact integer sums it reproduces (see dot_q8_0.cpp).
+bool use_avx512_vnni();
+
 }  // namespace ck::kernels
 
 // AVX2 variants: exactly the ISA of the oracle's ggml-cpu (no AVX-512, no VNNI: upstream's AVX2 build uses
@@ -29,3 +33,5 @@ const char* isa_name(Isa isa);
 // AVX-512 variants (F, VL, BW, DQ); never used for anything that changes per-output arithmetic.
 #define CK_TARGET_AVX512 \
   __attribute__((target("avx,avx2,fma,f16c,bmi2,sse4.2,avx512f,avx512vl,avx512bw,avx512dq")))
+#define CK_TARGET_AVX512_VNNI \
+  __attribute__((target("avx,avx2,fma,f16c,bmi2,sse4.2,avx512f,avx512vl,avx512bw,avx512dq,avx512vnni")))

@@ -359,16 +359,22 @@ struct MMCase {
   int64_t m, n, k;
   bool repack;   // Q4_K / Q4_0 in the CPU_REPACK buffer (llama.cpp's default for ne[1] % 8 == 0)
   bool special;  // special activations (mm_act)
+  // Q8_0 edge quants (dot_q8_0.cpp's VNNI tile condition): 1 = weights drawn from [-128, 127] (real quantizers stop
+  // at -127); 2 = also a NaN first in a block of activation row 0: the block's scale stays finite (the AVX2
+  // max-abs loses the NaN) and the NaN quantizes to -128, where maddubs' sign trick wraps: not the VNNI tile.
+  int extreme = 0;
 };
 
 void run_mm(const MMCase& c) {
   const WType& t = wtype(c.type);
   const std::string label = std::string("mul_mat.") + c.type + " " + mm_path(t, c.m, c.n, c.k, c.repack) +
-                            (c.special ? " special" : "") + sz("m", c.m) + sz("n", c.n) + sz("k", c.k);
+                            (c.special ? " special" : "") + (c.extreme == 1 ? " w=-128" : c.extreme == 2 ? " w=-128 x=nan" : "") + sz("m", c.m) +
+                            sz("n", c.n) + sz("k", c.k);
   if (!wanted(label)) return;
-  auto w = make_weights(label + "/w", t, c.m, c.k);
+  auto w = c.extreme ? q8_0_blocks(label + "/w", size_t(c.m * c.k / 32), -128) : make_weights(label + "/w", t, c.m, c.k);
   const float big = std::string(c.type) == "f16" ? 3.0e4f : (t.blk > 1 ? 1.0e4f : 1.0e30f);
   auto x = mm_act(label + "/x", c.n, c.k, c.special, big);
+  if (c.extreme == 2) x[size_t(c.k / 2)] = NAN;
   GgmlMulMat g(t, c.m, c.n, c.k, w.data(), c.repack);
   std::memcpy(g.input(), x.data(), x.size() * 4);
   g.run(2);
@@ -395,6 +401,11 @@ void test_matmul() {
     for (int64_t n : {1, 2, 3, 4, 5, 6, 7, 8}) cases.push_back({ty, 256, n, 1024, false, n == 3});
     cases.push_back({ty, 1022, 7, 1024, false, false});  // m % 4 != 0: tinyBLAS declines
     cases.push_back({ty, 100, 70, 2048, false, true});
+    if (std::string(ty) == "q8_0") {
+      cases.push_back({ty, 256, 64, 1024, false, false, 1});
+      cases.push_back({ty, 256, 64, 1024, false, false, 2});
+      cases.push_back({ty, 256, 7, 1024, false, true, 1});
+    }
     if (std::string(ty) != "q8_0") {
       cases.push_back({ty, 64, 7, 1020, false, false});   // k % 8 != 0: tinyBLAS declines (vec_dot, its tail)
       cases.push_back({ty, 36, 3, 1027, false, true});
