@@ -249,24 +249,44 @@ CK_TARGET_AVX512 void matmul_q8_0_avx512(bool vnni, int64_t i0, int64_t i1, int6
 
 #pragma GCC diagnostic pop
 
-// Mat-vec (decode): rows [i0, i1) against one activation row as one sequential stream with a linear prefetch
-// (prefetch.h); per row the arithmetic is dot_q8_0_avx2's (one 8-lane chain, blocks in order).
+// Mat-vec (decode): rows [i0, i1) against one activation row. S stretches of rows [i0 + s*h, i0 + (s+1)*h) are
+// read side by side, one row of each at a time: S independent accumulator chains (per row exactly dot_q8_0_avx2's
+// one 8-lane chain, blocks in order) over S sequential streams, each with the linear prefetch of prefetch.h.
+// Measured on the Zen 5 host over a 2B decode step's 1.8 GB of Q8_0 rows: 42 GB/s with 2-4 stretches, 33 with one
+// (its single fmadd chain is latency-bound), 12-18 with 2-4 ADJACENT rows interleaved. Rows left over after S*h go
+// one at a time.
+template <int S>
+CK_TARGET_AVX2 void gemv_rows_q8_0_avx2(int64_t i0, int64_t h, int64_t nb, const BlockQ8_0* A, int64_t lda,
+                                        const BlockQ8_0* y, float* C) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (int64_t i = i0; i < i0 + h; ++i) {
+    __m256 acc[S];
+#pragma GCC unroll 4
+    for (int s = 0; s < S; ++s) acc[s] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+      const __m256i qy = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[b].qs));
+      const float dy = _cvtsh_ss(y[b].d);
+#pragma GCC unroll 4  // (without it GCC keeps acc[] in memory: a store/load inside every chain step)
+      for (int s = 0; s < S; ++s) {
+        const BlockQ8_0* x = A + (i + s * h) * lda + b;
+        if ((b & 1) == 0) prefetch_stream_ahead(x);  // two 34-byte blocks per 64-byte line
+        const __m256i qx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x->qs));
+        const __m256 q = _mm256_cvtepi32_ps(
+            _mm256_madd_epi16(ones, _mm256_maddubs_epi16(_mm256_sign_epi8(qx, qx), _mm256_sign_epi8(qy, qx))));
+        acc[s] = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(x->d) * dy), q, acc[s]);
+      }
+    }
+#pragma GCC unroll 4
+    for (int s = 0; s < S; ++s) C[i + s * h] = detail::hsum8_pairs02(acc[s]);
+  }
+}
+
 CK_TARGET_AVX2 void gemv_q8_0_avx2(int64_t i0, int64_t i1, int64_t nb, const BlockQ8_0* A, int64_t lda,
                                    const BlockQ8_0* y, float* C) {
-  const __m256i ones = _mm256_set1_epi16(1);
-  for (int64_t i = i0; i < i1; ++i) {
-    const BlockQ8_0* x = A + i * lda;
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t b = 0; b < nb; ++b) {
-      if ((b & 1) == 0) prefetch_stream_ahead(x + b);  // two 34-byte blocks per 64-byte line
-      const __m256i qx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b].qs));
-      const __m256i qy = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[b].qs));
-      const __m256 q = _mm256_cvtepi32_ps(
-          _mm256_madd_epi16(ones, _mm256_maddubs_epi16(_mm256_sign_epi8(qx, qx), _mm256_sign_epi8(qy, qx))));
-      acc = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(x[b].d) * _cvtsh_ss(y[b].d)), q, acc);
-    }
-    C[i] = detail::hsum8_pairs02(acc);
-  }
+  constexpr int S = 4;
+  const int64_t h = (i1 - i0) / S;
+  if (h > 0) gemv_rows_q8_0_avx2<S>(i0, h, nb, A, lda, y, C);
+  gemv_rows_q8_0_avx2<1>(i0 + S * h, i1 - i0 - S * h, nb, A, lda, y, C);
 }
 
 // Rows [i0, i1) x columns [0, n): weight rows in chunks that stay in L2 while every activation column passes.
