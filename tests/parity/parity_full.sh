@@ -14,7 +14,11 @@
 #   golden fixtures     regen_fixtures.py with the live oracle into the work dir, compared file by file with
 #                       tests/parity/fixtures (CK_PARITY_SKIP_FIXTURES=1 skips this, ~10 min)
 #   ck vs oracle        BUILD_DIR/bin/ck-encode (if it exists and runs): prefix vs the oracle's embedding and its
-#                       dump vs the oracle's, via ck-diff. ck-decode: NOT COMPARED yet (listed at the end).
+#                       dump vs the oracle's, via ck-diff. BUILD_DIR/bin/ck-decode (image prefix made by ck-encode,
+#                       text planned with ck-layout --bound n_outputs=512): the logits at every prompt position and
+#                       at each greedy step (--logits-all-out vs ref_decode --prompt-logits-out ++ --logits-all-out)
+#                       byte for byte + the token ids, every text model of every preset (2b included when asked),
+#                       threads 1 and 2, one row per model x case x threads naming the first differing row.
 # One summary table (model, dtype, image, threads, tensors, max_abs, first divergence); exit 1 on any mismatch,
 # 3 if nothing could run (no model generator). Work files + report: build/oracle/work/full/ (CK_ORACLE_DIR).
 set -uo pipefail
@@ -233,7 +237,95 @@ if [ -x "$BIN/ck-encode" ]; then
 else
     echo "ck-encode vs oracle: $BIN/ck-encode does not exist" >> "$NOTES"
 fi
-echo "ck-decode vs oracle (logits, greedy tokens, decoder dumps): not wired into this script yet (tools/ck-decode is new; its logits/dump options are to be compared here)" >> "$NOTES"
+
+# ck-decode: per preset, the image prefix made by ck itself (ck-convert | ck-lower | ck-layout of the mmproj the
+# decoder section above uses, then ck-encode at the thread count of the run), every text model of the preset
+# planned with ck-layout --bound n_outputs=512 (--logits-all-out makes every prompt position an output row, as
+# compare_ck.py plans it), then per case and threads 1, 2: ck-decode --logits-all-out --tokens-out vs ref_decode
+# --prompt-logits-out P --logits-all-out G at the same thread count (P ++ G is ck's layout): every logits row byte
+# for byte (each prompt position, then each greedy step) and the greedy token ids (decode_live.py). The long case
+# (~430 prompt positions) decodes with a 512-cell KV view: split-KV flash attention, whose result depends on the
+# thread count, so ck -t T must reproduce oracle -t T. Preset 2b: describe + tiny_24x24 only, $NPRED_2B steps.
+# Also once per mmproj x image x threads: the ck prefix vs the image embeddings ref_decode decoded (--emb-out).
+# A ck tool that fails is a FAIL here (ck-decode is required to match); the all-rows logits files (~600 KB per row)
+# are deleted after an OK comparison and kept on FAIL.
+NPRED_2B=16
+DEC_CK="$WORK/ckdec"
+if [ ! -x "$BIN/ck-decode" ] || [ ! -x "$BIN/ck-encode" ]; then
+    echo "ck-decode vs oracle: $BIN/ck-decode or $BIN/ck-encode does not exist" >> "$NOTES"
+else
+    for p in $PRESETS; do
+        mm="$p-mmproj-$([ "$p" = 2b ] && echo f16 || echo f32)"
+        if [ "$p" = 2b ]; then cases="describe:tiny_24x24.png"; npred=$NPRED_2B
+        else cases="describe:tiny_24x24.png long:tiny_24x24.png describe:none"; npred=$NPRED; fi
+        # the encoder plan and the prefixes (one per image and thread count)
+        e="$DEC_CK/$mm"; mkdir -p "$e"
+        if ! { "$BIN/ck-convert" "$WORK/models/$mm.gguf" -o "$e/w.bump" --manifest "$e/manifest.json" &&
+               "$BIN/ck-lower" "$e/manifest.json" -o "$e/ir1.json" &&
+               "$BIN/ck-layout" "$e/ir1.json" -o "$e/enc" --weights "$e/w.bump"; } > "$e/prep.log" 2>&1; then
+            row FAIL "$mm" - - "ck-decode: preparing the encoder (ck-convert | ck-lower | ck-layout)" - - "$(tail -1 "$e/prep.log")"
+            continue
+        fi
+        declare -A PFX=() EMB_DONE=()
+        for c in $cases; do
+            im=${c#*:}; [ "$im" = none ] && continue
+            img="$(image_path "$im")"; [ -n "$img" ] || continue
+            for t in 1 2; do
+                [ -n "${PFX[$im.$t]:-}" ] && continue
+                if "$BIN/ck-encode" -m "$e/enc" "$img" -o "$e/${im%.*}.t$t.prefix" -t $t > "$e/run.log" 2>&1; then
+                    PFX[$im.$t]="$e/${im%.*}.t$t.prefix"
+                else
+                    row FAIL "$mm" "$im" $t "ck-decode: ck-encode of the image prefix" - - "$(tail -1 "$e/run.log")"
+                fi
+            done
+        done
+        for tm in $(models_of "$p-text-"); do
+            d="$DEC_CK/$tm"; mkdir -p "$d"
+            if ! { "$BIN/ck-convert" "$WORK/models/$tm.gguf" -o "$d/model.bump" | "$BIN/ck-lower" - |
+                   "$BIN/ck-layout" - -o "$d" --bound n_outputs=512; } > "$d/prep.log" 2>&1; then
+                row FAIL "$tm" - - "ck-decode: planning the text model (ck-convert | ck-lower | ck-layout --bound n_outputs=512)" - - "$(tail -1 "$d/prep.log")"
+                continue
+            fi
+            for c in $cases; do
+                kind=${c%%:*} im=${c#*:}
+                if [ "$im" = none ]; then imgargs=(--no-image) ckimg=()
+                else
+                    img="$(image_path "$im")"; [ -n "$img" ] || { row SKIPPED "$tm" "$im" - "ck-decode: image not available" - - -; continue; }
+                    imgargs=(--mmproj "$WORK/models/$mm.gguf" --image "$img")
+                fi
+                if [ "$kind" = long ]; then prompt="$LONG_PROMPT" first=(--image-first) label="long prompt, image first"
+                else prompt="Describe this image." first=() label="describe"; fi
+                for t in 1 2; do
+                    o="$WORK/runs/ckdec_${tm}_${kind}_${im%.*}.t$t"
+                    if [ "$im" != none ]; then
+                        [ -n "${PFX[$im.$t]:-}" ] || { row FAIL "$tm" "$im" $t "ck-decode [$label]" - - "no ck prefix (ck-encode failed)"; continue; }
+                        ckimg=(--prefix "${PFX[$im.$t]}")
+                    fi
+                    emb=(); [ "$im" != none ] && [ -z "${EMB_DONE[$im.$t]:-}" ] && emb=(--emb-out "$o.emb.f32")
+                    if ! oracle ref_decode "$o.err" --model "$WORK/models/$tm.gguf" "${imgargs[@]}" --prompt "$prompt" "${first[@]}" \
+                            --n-predict $npred --threads $t --prompt-logits-out "$o.p.f32" --logits-all-out "$o.g.f32" \
+                            --meta "$o.json" "${emb[@]}"; then
+                        row FAIL "$tm" "$im" $t "ref_decode --prompt-logits-out [$label]" - - "failed: $(tail -c 150 "$o.err" | tr '\n' ' ')"; continue
+                    fi
+                    if [ ${#emb[@]} -gt 0 ]; then
+                        EMB_DONE[$im.$t]=1
+                        judge "$mm" "$im" $t "ck-encode prefix vs the image embeddings ref_decode decoded" "${PFX[$im.$t]}" "$o.emb.f32"
+                    fi
+                    if ! "$BIN/ck-decode" -m "$d" "${ckimg[@]}" -p "$prompt" "${first[@]}" -n $npred -t $t \
+                            --logits-all-out "$o.ck.f32" --tokens-out "$o.ck.tok" > "$o.ck.log" 2>&1; then
+                        row FAIL "$tm" "$im" $t "ck-decode --logits-all-out [$label]" - - "failed: $(tail -c 150 "$o.ck.log" | tr '\n' ' ')"; continue
+                    fi
+                    cells=$("$PY" -c "import json,sys;d=json.loads(open(sys.argv[1],'rb').read().decode('utf-8','replace'));print(d['n_prompt_tokens']+len(d['tokens']))" "$o.json")
+                    tag="$label, $npred steps, $cells cells$([ "$cells" -gt 256 ] && [ $t = 2 ] && echo ', split-KV')"
+                    IFS=$'\t' read -r st rows mx firstdiff < <("$PY" "$PARITY/decode_live.py" "$o.ck.f32" "$o.ck.tok" "$o.p.f32" "$o.g.f32" "$o.json")
+                    case "$st" in OK) rm -f "$o.ck.f32" "$o.p.f32" "$o.g.f32" ;; FAIL) ;; *) st=FAIL firstdiff="decode_live.py failed" ;; esac
+                    row "$st" "$tm" "$im" $t "ck-decode vs oracle: logits at every prompt position and step, token ids [$tag]" "${rows:--}" "${mx:--}" "${firstdiff:--}"
+                done
+            done
+        done
+        unset PFX EMB_DONE
+    done
+fi
 
 {
     echo
