@@ -71,12 +71,12 @@ float dot_f16(int64_t n, const uint16_t* x, const uint16_t* y) {
 namespace {
 
 // A gemv streams its weight rows from L3 / DRAM exactly once. Two layouts:
-// - contiguous rows (a weight matrix, ldx == n): one row at a time, i.e. one sequential stream, each 64-byte step
-//   prefetching the line kStreamAheadBytes further on (prefetch.h; 38.5 GB/s vs 32 for the earlier
-//   4-interleaved-rows form and 34 for ggml's own row loop).
-// - strided rows (K rows of a KV cache, ldx > n): R rows side by side sharing the widened activation, each step
-//   prefetching the line at the same offset of the row R rows further on (the next group of R rows); group_rows
-//   picks R so that distance is about 16 KB: k = 2048 -> 4 rows, 4096 -> 2, 6144 -> 1.
+// - contiguous rows of at least 1 MB (a weight matrix, ldx == n): one row at a time, i.e. one sequential stream,
+//   each 64-byte step prefetching the line kStreamAheadBytes further on (prefetch.h; 38.5 GB/s vs 32 for the
+//   earlier 4-interleaved-rows form and 34 for ggml's own row loop).
+// - strided rows (K rows of a KV cache, ldx > n) and small cache-resident blocks (one head's K rows of an image):
+//   R rows side by side sharing the widened activation, each step prefetching the line at the same offset of a
+//   row further on; group_rows picks R (k = 2048 -> 4 rows, 4096 -> 2, 6144 -> 1).
 // How many rows ahead a strided pass prefetches: the next group, but at least kStridedAheadBytes of row data
 // (short rows -- a KV cache's 128-element K rows -- sit one per page-sized stride, where the hardware prefetcher
 // does not follow; 4 rows ahead left flash attention's decode scores latency-bound).
@@ -174,7 +174,7 @@ void rows_range_f16(int64_t k, const uint16_t* A, int64_t lda, size_t i0, size_t
 template <bool W512>
 void rows_range_f16(int64_t k, const uint16_t* A, int64_t lda, size_t i0, size_t i1, const float* yf,
                     const uint16_t* y, float* C) {
-  if (lda == k) {  // one sequential stream
+  if (lda == k && int64_t(i1 - i0) * k * 2 >= (int64_t(1) << 20)) {  // a weight matrix from DRAM: one stream
     for (size_t i = i0; i < i1; ++i) rows_f16<1, W512, true>(k, A + i * lda, lda, yf, y, C + i);
     return;
   }

@@ -137,15 +137,19 @@ __attribute__((always_inline)) inline void one_chunk_partial(const FlashAttnShap
                                                              int64_t ic1, DotF16 dot, float& M_out, float& S_out,
                                                              float* vkq) {
   const int64_t DK = s.DK, DV = s.DV, g = h / (s.H / s.Hk);
-  std::vector<uint16_t> q16(static_cast<size_t>(DK)), acc(static_cast<size_t>(DV), 0);
+  // Per-thread scratch reused across rows (a row of a small image's attention is a few microseconds of work).
+  thread_local std::vector<uint16_t> q16, acc;
+  thread_local std::vector<float> dots, qf;
+  thread_local std::vector<VkqStep> steps;
+  q16.resize(static_cast<size_t>(DK));
+  acc.assign(static_cast<size_t>(DV), 0);
   const float* pq = q + i * s.q_si + h * s.q_sh;
   for (int64_t d = 0; d < DK; ++d) q16[d] = fp32_to_fp16(pq[d]);
   const uint16_t* mp = mask ? mask + i * s.mask_si : nullptr;
   // The dot products do not depend on the running M / S: with batch_dots they are computed up front, several keys
   // per pass sharing the widened q16 (each equal to ggml_vec_dot_f16(K_j, q16); masked keys' are unused).
-  std::vector<float> dots;
   if constexpr (Half::batch_dots) {
-    std::vector<float> qf(static_cast<size_t>(DK));
+    qf.resize(static_cast<size_t>(DK));
     Half::widen(q16.data(), qf.data(), DK);
     dots.resize(static_cast<size_t>(ic1 > ic0 ? ic1 - ic0 : 0));
     // Only the runs of keys the mask lets through (as upstream, masked keys' K rows are never read: for a decode
@@ -163,7 +167,7 @@ __attribute__((always_inline)) inline void one_chunk_partial(const FlashAttnShap
   }
   // AVX-512 hosts with DV = 64 / 128: VKQ updates deferred to vkq_steps_avx512 (same values).
   const bool regs = Half::batch_dots && (DV == 64 || DV == 128) && active_isa() >= Isa::avx512;
-  std::vector<VkqStep> steps;
+  steps.clear();
   if (regs) steps.reserve(static_cast<size_t>(ic1 > ic0 ? ic1 - ic0 : 0));
   float S = 0.0f, M = -INFINITY;
   for (int64_t ic = ic0; ic < ic1; ++ic) {
