@@ -117,6 +117,14 @@ CK_TARGET_AVX2 void tile_q8_0_avx2(int64_t nb, const BlockQ8_0* A, int64_t lda, 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
+// Block b of activation rows j, j+1 side by side: quants (low | high 256 bits) and their fp16 scales widened.
+CK_TARGET_AVX512 inline void load_q8_pair(const BlockQ8_0& y0, const BlockQ8_0& y1, __m512i& y, __m512& dy) {
+  y = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(y0.qs))),
+                         _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y1.qs)), 1);
+  dy = _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_set1_ps(_cvtsh_ss(y0.d))), _mm256_set1_ps(_cvtsh_ss(y1.d)),
+                          1);
+}
+
 template <int RM, int RP>
 CK_TARGET_AVX512 void tile2_q8_0_avx512(int64_t nb, const BlockQ8_0* A, int64_t lda, const BlockQ8_0* B, int64_t ldb,
                                         float* C, int64_t ldc) {
@@ -136,13 +144,9 @@ CK_TARGET_AVX512 void tile2_q8_0_avx512(int64_t nb, const BlockQ8_0* A, int64_t 
       dx[i] = _cvtsh_ss(A[i * lda + b].d);
     }
     for (int p = 0; p < RP; ++p) {
-      const BlockQ8_0& y0 = B[(2 * p) * ldb + b];
-      const BlockQ8_0& y1 = B[(2 * p + 1) * ldb + b];
-      const __m512i y = _mm512_inserti64x4(
-          _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(y0.qs))),
-          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y1.qs)), 1);
-      const __m512 dy = _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_set1_ps(_cvtsh_ss(y0.d))),
-                                           _mm256_set1_ps(_cvtsh_ss(y1.d)), 1);
+      __m512i y;
+      __m512 dy;
+      load_q8_pair(B[(2 * p) * ldb + b], B[(2 * p + 1) * ldb + b], y, dy);
       for (int i = 0; i < RM; ++i) {
         const __m512i sy = _mm512_maskz_mov_epi8(nz[i], _mm512_mask_sub_epi8(y, neg[i], zero, y));
         const __m512 q = _mm512_cvtepi32_ps(_mm512_madd_epi16(ones, _mm512_maddubs_epi16(ax[i], sy)));
@@ -181,13 +185,9 @@ CK_TARGET_AVX512_VNNI void tile2_q8_0_vnni(int64_t nb, const BlockQ8_0* A, int64
       dx[i] = _cvtsh_ss(A[i * lda + b].d);
     }
     for (int p = 0; p < RP; ++p) {
-      const BlockQ8_0& y0 = B[(2 * p) * ldb + b];
-      const BlockQ8_0& y1 = B[(2 * p + 1) * ldb + b];
-      const __m512i y = _mm512_inserti64x4(
-          _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(y0.qs))),
-          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y1.qs)), 1);
-      const __m512 dy = _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_set1_ps(_cvtsh_ss(y0.d))),
-                                           _mm256_set1_ps(_cvtsh_ss(y1.d)), 1);
+      __m512i y;
+      __m512 dy;
+      load_q8_pair(B[(2 * p) * ldb + b], B[(2 * p + 1) * ldb + b], y, dy);
       const __m512i corr = _mm512_slli_epi32(_mm512_dpbusd_epi32(zero, ones8, y), 7);  // 128 * sum of 4 y
       for (int i = 0; i < RM; ++i) {
         const __m512 q = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_dpbusd_epi32(zero, xu[i], y), corr));
