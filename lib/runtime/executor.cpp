@@ -125,23 +125,26 @@ RunStats Executor::run(const RunOptions& opt) {
   std::set<std::string> views_done;
   const size_t total = p_.calls().size();
   size_t done = 0;
+  // Activation names (and their occurrence counts) matter only to a dump or a borrow; a plain run skips them.
+  const bool named = opt.dump || opt.borrow;
   for (const Call& c : p_.calls()) {
     ++done;
     if (!c.when_input.empty() && !fed_.count(c.when_input)) continue;
-    for (const auto& in : c.ins)
-      for (const auto& [vt, vname] : p_.named_views())
-        if (vt.tensor == in.tensor && views_done.insert(vt.tensor).second) {
-          const std::string nm = occurrence_name(vname);
-          if (opt.dump) dump_view(opt.dump, vname, view(vt));
-          (void)nm;
-        }
+    if (named)
+      for (const auto& in : c.ins)
+        for (const auto& [vt, vname] : p_.named_views())
+          if (vt.tensor == in.tensor && views_done.insert(vt.tensor).second) {
+            const std::string nm = occurrence_name(vname);
+            if (opt.dump) dump_view(opt.dump, vname, view(vt));
+            (void)nm;
+          }
     BoundCall bc;
     bc.call = &c;
     bc.symbol_values = &values_;
     for (const auto& t : c.ins) bc.in.push_back(view(t));
     bc.out = view(c.out);
     for (const auto& t : c.weights) bc.w.push_back(view(t));
-    const std::string oname = c.name.empty() ? std::string() : occurrence_name(c.name);
+    const std::string oname = !named || c.name.empty() ? std::string() : occurrence_name(c.name);
     if (bc.out.numel() == 0) {
       // nothing to compute (n_outputs = 0 rows in a prompt ubatch); still recorded, as ggml's callback does
     } else if (c.kernel_fn) {
