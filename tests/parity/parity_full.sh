@@ -2,8 +2,9 @@
 # make llamacpp-parity-full: everything live against a freshly built oracle.
 #   bash tests/parity/parity_full.sh [BUILD_DIR]
 #
-# Models: ck-synth presets $CK_PARITY_PRESETS (default "tiny small"; add "2b" for the real-size f16 mmproj + q8_0
-# text, ~2.5 GB and slow) -- mmproj F32/F16/BF16/Q8_0, text F16/Q8_0 + Q4_K_M/Q6_K via ref_quantize.
+# Models: ck-synth presets $CK_PARITY_PRESETS (default "tiny small"; add "2b" for the real-size f16 mmproj + text
+# Q8_0, F16, Q4_K_M, Q6_K: ~15 GB in the work dir; "tiny small 2b" measured 9 min on 2 cores) -- mmproj
+# F32/F16/BF16/Q8_0, text F16/Q8_0 + Q4_K_M/Q6_K via ref_quantize (CK_PARITY_2B_TEXT: the 2b text types besides q8_0).
 # For every model x image x threads {1, 2} (+ a rerun at 1 thread) the oracle runs and ck-diff compares:
 #   oracle determinism  rerun identical (one of the two runs writes an activation dump: dumping must not change
 #                       anything); 1 vs 2 threads identical -- encoder output, preprocessed pixels, every
@@ -37,6 +38,26 @@ if [ -z "$SYNTH_USED" ]; then
     echo "parity_full: NOT IMPLEMENTED: no model generator ($BIN/ck-synth does not exist). Nothing was run."
     exit 3
 fi
+# Preset 2b: gen_models makes only the q8_0 text; the other text weight types ck runs at that size are added here
+# (CK_PARITY_2B_TEXT, default "f16 q4_k_m q6_k"; empty = q8_0 only): F16 from ck-synth, Q4_K_M / Q6_K from it with
+# ref_quantize (llama-quantize defaults, no imatrix), as gen_models makes them for small. ~3.4 + 1.1 + 1.4 GB.
+case " $PRESETS " in *" 2b "*)
+    for t in ${CK_PARITY_2B_TEXT-f16 q4_k_m q6_k}; do
+        case $t in
+        f16|f32|bf16|q8_0) [ -f "$WORK/models/2b-text-$t.gguf" ] && continue
+            "$BIN/ck-synth" --preset 2b --text-type "$t" --only text -q -o "$WORK/models" ||
+                { echo "parity_full: ck-synth 2b $t failed"; exit 1; }
+            printf '2b-text-%s\tck-synth --preset 2b --text-type %s --only text\n' "$t" "$t" >> "$WORK/models/models.tsv" ;;
+        *)  T="$(echo "$t" | tr a-z A-Z)"
+            [ -f "$WORK/models/2b-text-f16.gguf" ] || { echo "parity_full: 2b $t needs f16 in CK_PARITY_2B_TEXT first"; exit 1; }
+            "$OBIN/ref_quantize" "$WORK/models/2b-text-f16.gguf" "$WORK/models/2b-text-$t.gguf" "$T" 2 > "$WORK/models/quantize_2b-$t.log" 2>&1 ||
+                { echo "parity_full: ref_quantize 2b $T failed (log: $WORK/models/quantize_2b-$t.log)"; exit 1; }
+            printf '2b-text-%s\tref_quantize 2b-text-f16.gguf 2b-text-%s.gguf %s (llama_model_quantize defaults, no imatrix)\n' "$t" "$t" "$T" >> "$WORK/models/models.tsv" ;;
+        esac
+    done
+    "$PY" -c 'import json,sys; print(json.dumps(dict(l.rstrip("\n").split("\t") for l in open(sys.argv[1])), indent=1))' \
+        "$WORK/models/models.tsv" > "$WORK/models/models.json" ;;
+esac
 [ -x "$BIN/ck-diff" ] || { echo "parity_full: $BIN/ck-diff is missing (build it: cmake --build $BUILD --target ck-diff)"; exit 1; }
 
 SUM="$WORK/summary.tsv"; : > "$SUM"
@@ -243,12 +264,13 @@ fi
 # planned with ck-layout --bound n_outputs=512 (--logits-all-out makes every prompt position an output row, as
 # compare_ck.py plans it), then per case and threads 1, 2: ck-decode --logits-all-out --tokens-out vs ref_decode
 # --prompt-logits-out P --logits-all-out G at the same thread count (P ++ G is ck's layout): every logits row byte
-# for byte (each prompt position, then each greedy step) and the greedy token ids (decode_live.py). The long case
-# (~430 prompt positions) decodes with a 512-cell KV view: split-KV flash attention, whose result depends on the
-# thread count, so ck -t T must reproduce oracle -t T. Preset 2b: describe + tiny_24x24 only, $NPRED_2B steps.
+# for byte (each prompt position, then each greedy step) and the greedy token ids (decode_live.py). Cases (tiny,
+# small; $NPRED steps): describe + tiny_24x24; the long prompt, image first (390 prompt positions: every
+# single-token step sees a 512-cell KV view = split-KV flash attention, whose result depends on the thread count,
+# so ck -t T must reproduce oracle -t T); describe without an image. Preset 2b: describe + tiny_24x24, $NPRED_2B steps.
 # Also once per mmproj x image x threads: the ck prefix vs the image embeddings ref_decode decoded (--emb-out).
 # A ck tool that fails is a FAIL here (ck-decode is required to match); the all-rows logits files (~600 KB per row)
-# are deleted after an OK comparison and kept on FAIL.
+# and the text plans' weights are deleted after OK comparisons and kept on FAIL.
 NPRED_2B=16
 DEC_CK="$WORK/ckdec"
 if [ ! -x "$BIN/ck-decode" ] || [ ! -x "$BIN/ck-encode" ]; then
@@ -286,6 +308,7 @@ else
                 row FAIL "$tm" - - "ck-decode: planning the text model (ck-convert | ck-lower | ck-layout --bound n_outputs=512)" - - "$(tail -1 "$d/prep.log")"
                 continue
             fi
+            fails_before=$n_fail
             for c in $cases; do
                 kind=${c%%:*} im=${c#*:}
                 if [ "$im" = none ]; then imgargs=(--no-image) ckimg=()
@@ -322,6 +345,7 @@ else
                     row "$st" "$tm" "$im" $t "ck-decode vs oracle: logits at every prompt position and step, token ids [$tag]" "${rows:--}" "${mx:--}" "${firstdiff:--}"
                 done
             done
+            [ $n_fail = $fails_before ] && rm -f "$d/model.bump"     # the plan's weights (2b: GBs); kept on FAIL
         done
         unset PFX EMB_DONE
     done
@@ -348,4 +372,4 @@ PYEOF
     if [ -s "$NOTES" ]; then echo "== NOT COMPARED:"; sed 's/^/   /' "$NOTES"; fi
 } | tee "$WORK/report.txt"
 [ $n_fail = 0 ] || { echo "parity_full: FAILED ($n_fail)"; exit 1; }
-echo "parity_full: oracle side OK$([ -s "$NOTES" ] && echo "; see NOT COMPARED above")"
+echo "parity_full: OK (oracle determinism, ck-encode and ck-decode vs oracle)$([ -s "$NOTES" ] && echo "; see NOT COMPARED above")"
