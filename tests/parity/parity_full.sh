@@ -2,8 +2,9 @@
 # make llamacpp-parity-full: everything live against a freshly built oracle.
 #   bash tests/parity/parity_full.sh [BUILD_DIR]
 #
-# Models: ck-synth presets $CK_PARITY_PRESETS (default "tiny small"; add "2b" for the real-size f16 mmproj + text
-# Q8_0, F16, Q4_K_M, Q6_K: ~15 GB in the work dir; "tiny small 2b" measured 9 min on 2 cores) -- mmproj
+# Models: ck-synth presets $CK_PARITY_PRESETS (default "tiny small 2b"; 2b = the real-size f16 mmproj + text
+# Q8_0, F16, Q4_K_M, Q6_K: ~15 GB in the work dir; "tiny small 2b" measured 9 min on 2 cores without the fixture
+# step; CK_PARITY_PRESETS="tiny small" for a quicker run) -- mmproj
 # F32/F16/BF16/Q8_0, text F16/Q8_0 + Q4_K_M/Q6_K via ref_quantize (CK_PARITY_2B_TEXT: the 2b text types besides q8_0).
 # For every model x image x threads {1, 2} (+ a rerun at 1 thread) the oracle runs and ck-diff compares:
 #   oracle determinism  rerun identical (one of the two runs writes an activation dump: dumping must not change
@@ -27,7 +28,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/oracle/common.sh"
 BUILD="$(abspath "${1:-build}")"
 BIN="$BUILD/bin"
 WORK="$REF/work/full"
-PRESETS="${CK_PARITY_PRESETS:-tiny small}"
+PRESETS="${CK_PARITY_PRESETS:-tiny small 2b}"
 T0=$(date +%s)
 
 ensure_oracle || exit 1
@@ -267,7 +268,8 @@ fi
 # for byte (each prompt position, then each greedy step) and the greedy token ids (decode_live.py). Cases (tiny,
 # small; $NPRED steps): describe + tiny_24x24; the long prompt, image first (390 prompt positions: every
 # single-token step sees a 512-cell KV view = split-KV flash attention, whose result depends on the thread count,
-# so ck -t T must reproduce oracle -t T); describe without an image. Preset 2b: describe + tiny_24x24, $NPRED_2B steps.
+# so ck -t T must reproduce oracle -t T); describe without an image. Preset 2b: describe and long (split-KV) with
+# tiny_24x24, $NPRED_2B steps.
 # Also once per mmproj x image x threads: the ck prefix vs the image embeddings ref_decode decoded (--emb-out).
 # A ck tool that fails is a FAIL here (ck-decode is required to match); the all-rows logits files (~600 KB per row)
 # and the text plans' weights are deleted after OK comparisons and kept on FAIL.
@@ -278,7 +280,7 @@ if [ ! -x "$BIN/ck-decode" ] || [ ! -x "$BIN/ck-encode" ]; then
 else
     for p in $PRESETS; do
         mm="$p-mmproj-$([ "$p" = 2b ] && echo f16 || echo f32)"
-        if [ "$p" = 2b ]; then cases="describe:tiny_24x24.png"; npred=$NPRED_2B
+        if [ "$p" = 2b ]; then cases="describe:tiny_24x24.png long:tiny_24x24.png"; npred=$NPRED_2B
         else cases="describe:tiny_24x24.png long:tiny_24x24.png describe:none"; npred=$NPRED; fi
         # the encoder plan and the prefixes (one per image and thread count)
         e="$DEC_CK/$mm"; mkdir -p "$e"
