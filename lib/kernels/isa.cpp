@@ -20,6 +20,7 @@ struct Features {
   bool avx2 = false;    // AVX2 + FMA + F16C + BMI2, OS saves ymm
   bool avx512 = false;  // + AVX-512 F/VL/BW/DQ, OS saves zmm/opmask
   bool avx512_vnni = false;
+  bool avx512_bf16 = false;
 };
 
 Features detect() {
@@ -37,6 +38,7 @@ Features detect() {
              avx512vl = b & (1u << 31);
   f.avx512 = f.avx2 && avx512f && avx512dq && avx512bw && avx512vl && (xcr0 & 0xe6) == 0xe6;
   f.avx512_vnni = f.avx512 && (c & (1u << 11));
+  if (f.avx512 && __get_cpuid_count(7, 1, &a, &b, &c, &d)) f.avx512_bf16 = a & (1u << 5);
   return f;
 }
 
@@ -74,6 +76,15 @@ bool use_avx512_vnni() {
   static const bool on = [] {
     if (active_isa() < Isa::avx512 || !features().avx512_vnni) return false;
     const char* env = std::getenv("CK_KERNELS_VNNI");
+    return !(env && std::strcmp(env, "0") == 0);
+  }();
+  return on;
+}
+
+bool use_avx512_bf16() {
+  static const bool on = [] {
+    if (active_isa() < Isa::avx512 || !features().avx512_bf16) return false;
+    const char* env = std::getenv("CK_KERNELS_BF16");
     return !(env && std::strcmp(env, "0") == 0);
   }();
   return on;

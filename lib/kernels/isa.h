@@ -25,6 +25,10 @@ const char* isa_name(Isa isa);
 // exact integer sums it reproduces (see dot_q8_0.cpp).
 bool use_avx512_vnni();
 
+// AVX512-BF16 (vdpbf16ps) on top of active_isa() == avx512, unless CK_KERNELS_BF16=0. Only where its two rounded
+// steps per lane provably equal two steps of the upstream FMA chain (see matmul_tinyblas_bf16_dp.cpp).
+bool use_avx512_bf16();
+
 }  // namespace ck::kernels
 
 // AVX2 variants: exactly the ISA of the oracle's ggml-cpu (no AVX-512, no VNNI: upstream's AVX2 build uses
@@ -33,5 +37,7 @@ bool use_avx512_vnni();
 // AVX-512 variants (F, VL, BW, DQ); never used for anything that changes per-output arithmetic.
 #define CK_TARGET_AVX512 \
   __attribute__((target("avx,avx2,fma,f16c,bmi2,sse4.2,avx512f,avx512vl,avx512bw,avx512dq")))
+#define CK_TARGET_AVX512_BF16 \
+  __attribute__((target("avx,avx2,fma,f16c,bmi2,sse4.2,avx512f,avx512vl,avx512bw,avx512dq,avx512bf16")))
 #define CK_TARGET_AVX512_VNNI \
   __attribute__((target("avx,avx2,fma,f16c,bmi2,sse4.2,avx512f,avx512vl,avx512bw,avx512dq,avx512vnni")))

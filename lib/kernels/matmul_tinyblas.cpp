@@ -319,7 +319,9 @@ CK_TARGET_AVX512 void matmul_tinyblas_bf16_avx512(int64_t m, int64_t n, int64_t 
 void matmul_tinyblas_bf16(int64_t m, int64_t n, int64_t k, const uint16_t* A, int64_t lda, const uint16_t* B,
                           int64_t ldb, float* C, int64_t ldc, int ith, int nth) {
   switch (active_isa()) {
-    case Isa::avx512: return matmul_tinyblas_bf16_avx512(m, n, k, A, lda, B, ldb, C, ldc, ith, nth);
+    case Isa::avx512:
+      if (use_avx512_bf16() && matmul_tinyblas_bf16_avx512dp(m, n, k, A, lda, B, ldb, C, ldc, ith, nth)) return;
+      return matmul_tinyblas_bf16_avx512(m, n, k, A, lda, B, ldb, C, ldc, ith, nth);
     case Isa::avx2: return matmul_tinyblas_bf16_avx2(m, n, k, A, lda, B, ldb, C, ldc, ith, nth);
     case Isa::scalar: break;
   }

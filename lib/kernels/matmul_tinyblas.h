@@ -37,6 +37,10 @@ void matmul_tinyblas_bf16_avx2(int64_t m, int64_t n, int64_t k, const uint16_t* 
                                int64_t ldb, float* C, int64_t ldc, int ith, int nth);
 void matmul_tinyblas_bf16_avx512(int64_t m, int64_t n, int64_t k, const uint16_t* A, int64_t lda, const uint16_t* B,
                                  int64_t ldb, float* C, int64_t ldc, int ith, int nth);
+// The same outputs with AVX512-BF16 vdpbf16ps (matmul_tinyblas_bf16_dp.cpp): returns false, having written nothing,
+// when this CPU or the data's exponent range does not allow it to be exact (same decision in every thread).
+bool matmul_tinyblas_bf16_avx512dp(int64_t m, int64_t n, int64_t k, const uint16_t* A, int64_t lda,
+                                   const uint16_t* B, int64_t ldb, float* C, int64_t ldc, int ith, int nth);
 void matmul_tinyblas_bf16(int64_t m, int64_t n, int64_t k, const uint16_t* A, int64_t lda, const uint16_t* B,
                           int64_t ldb, float* C, int64_t ldc, int ith, int nth);
 

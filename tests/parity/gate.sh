@@ -80,14 +80,14 @@ kernels)
             say "FAIL kernel_parity --self-test (exit $st): the comparison did not catch a flipped bit"; fail=1
         fi
         # default = ck's best variants; avx2 = the AVX2 ones (AVX-512 hosts); novnni = AVX-512 without the VNNI
-        # Q8_0 tile (VNNI hosts)
+        # Q8_0 tile and without the vdpbf16ps BF16 kernel (hosts with AVX512-VNNI or AVX512-BF16)
         isas="default"
         grep -qw avx512f /proc/cpuinfo 2>/dev/null && isas="default avx2"
-        grep -qw avx512_vnni /proc/cpuinfo 2>/dev/null && isas="$isas novnni"
+        grep -qwE 'avx512_vnni|avx512_bf16' /proc/cpuinfo 2>/dev/null && isas="$isas novnni"
         for ki in $isas; do
             log="$BUILD/parity/kernel_parity.log"; [ "$ki" = default ] || log="$BUILD/parity/kernel_parity.$ki.log"
             if [ "$ki" = default ]; then "$KP" > "$log" 2>&1
-            elif [ "$ki" = novnni ]; then CK_KERNELS_VNNI=0 "$KP" > "$log" 2>&1
+            elif [ "$ki" = novnni ]; then CK_KERNELS_VNNI=0 CK_KERNELS_BF16=0 "$KP" > "$log" 2>&1
             else CK_KERNELS_ISA="$ki" "$KP" > "$log" 2>&1; fi
             rc=$?
             grep -E '^FAIL' "$log" | head -20

@@ -173,6 +173,12 @@ TEST(KernelsQuant, MulMatMatchesGgmlPaths) {
           for (int t = 0; t < 3; ++t) fn(m, n, k, wb, k, xb.data(), k, y.data(), m, t, 3);
           EXPECT_EQ(first_diff(y.data(), want, y.size() * 4, 4), "") << c << " tinyblas " << name;
         }
+        if (kn::use_avx512_bf16()) {  // ordinary data lies inside the vdpbf16ps kernel's exact range
+          std::fill(y.begin(), y.end(), -1.0f);
+          for (int t = 0; t < 3; ++t)
+            EXPECT_TRUE(kn::matmul_tinyblas_bf16_avx512dp(m, n, k, wb, k, xb.data(), k, y.data(), m, t, 3)) << c;
+          EXPECT_EQ(first_diff(y.data(), want, y.size() * 4, 4), "") << c << " tinyblas avx512dp";
+        }
       } else {
         for (int t = 0; t < 2; ++t) kn::matmul_vecdot_bf16(m, n, k, wb, k, xb.data(), k, y.data(), m, t, 2);
         EXPECT_EQ(first_diff(y.data(), want, y.size() * 4, 4), "") << c << " vec_dot_bf16";
@@ -183,6 +189,35 @@ TEST(KernelsQuant, MulMatMatchesGgmlPaths) {
       for (int t = 0; t < 2; ++t) kn::matmul_vecdot_f32(m, n, k, wf, k, x.data(), k, y.data(), m, t, 2);
       EXPECT_EQ(first_diff(y.data(), want, y.size() * 4, 4), "") << c << " vec_dot_f32";
     }
+  }
+}
+
+// BF16 operands by exponent band (kernel_cases.h kBfExp): at the lower and upper edge of the range where the
+// vdpbf16ps kernel provably equals the FMA chain, and past each edge (there it must fall back). Every variant and
+// the dispatcher against whole ggml_mul_mat ops.
+TEST(KernelsQuant, MulMatBf16ExponentBands) {
+  for (const BfExpMM& mm : kBfExpFixtures) {
+    const std::string c = bf16_exp_name(mm);
+    const int64_t m = mm.m, n = mm.n, k = mm.k;
+    auto w = bf16_exp_weights(c + "/w", kBfExp[mm.band], m, k);
+    auto x = bf16_exp_act(c + "/x", kBfExp[mm.band], n, k);
+    ASSERT_EQ(fingerprint({{w.data(), w.size() * 2}, {x.data(), x.size() * 4}}), golden_u64("dotq", c + "/inputs_fnv"));
+    ASSERT_TRUE(kn::tinyblas_applies(m, n, k)) << c;
+    const auto& want = golden("dotq", c + "/y");
+    std::vector<uint16_t> xb(x.size());
+    kn::fp32_to_bf16_rows(x.data(), k, xb.data(), k, k, n, 0, 1);
+    std::vector<float> y(size_t(m * n));
+    auto check = [&](const char* name, auto fn) {
+      std::fill(y.begin(), y.end(), -1.0f);
+      for (int t = 0; t < 3; ++t) fn(t);
+      EXPECT_EQ(first_diff(y.data(), want, y.size() * 4, 4), "") << c << " " << name;
+    };
+    check("scalar", [&](int t) { kn::matmul_tinyblas_bf16_scalar(m, n, k, w.data(), k, xb.data(), k, y.data(), m, t, 3); });
+    if (kn::cpu_supports(kn::Isa::avx2))
+      check("avx2", [&](int t) { kn::matmul_tinyblas_bf16_avx2(m, n, k, w.data(), k, xb.data(), k, y.data(), m, t, 3); });
+    if (kn::cpu_supports(kn::Isa::avx512))
+      check("avx512", [&](int t) { kn::matmul_tinyblas_bf16_avx512(m, n, k, w.data(), k, xb.data(), k, y.data(), m, t, 3); });
+    check("dispatch", [&](int t) { kn::matmul_tinyblas_bf16(m, n, k, w.data(), k, xb.data(), k, y.data(), m, t, 3); });
   }
 }
 

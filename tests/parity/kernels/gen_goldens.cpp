@@ -425,6 +425,18 @@ void gen_dotq(const std::string& dir) {
     g.fingerprint(c, {{w.data(), w.size()}, {x.data(), x.size() * 4}});
     g.add(c + "/y", y);
   }
+  // BF16 operands by exponent band, around the range where ck may use vdpbf16ps (kernel_cases.h kBfExp).
+  for (const BfExpMM& mm : kBfExpFixtures) {
+    const std::string c = bf16_exp_name(mm);
+    auto w = bf16_exp_weights(c + "/w", kBfExp[mm.band], mm.m, mm.k);
+    auto x = bf16_exp_act(c + "/x", kBfExp[mm.band], mm.n, mm.k);
+    Ctx cx;
+    ggml_tensor* wt = ggml_new_tensor_2d(cx.ctx, GGML_TYPE_BF16, mm.k, mm.m);
+    std::memcpy(wt->data, w.data(), w.size() * 2);
+    auto y = cx.run(ggml_mul_mat(cx.ctx, wt, cx.f32(mm.k, mm.n, x)));
+    g.fingerprint(c, {{w.data(), w.size() * 2}, {x.data(), x.size() * 4}});
+    g.add(c + "/y", y);
+  }
   g.write(dir + "/dotq.ckg.zst");
 }
 

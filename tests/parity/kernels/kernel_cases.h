@@ -11,6 +11,7 @@
 #pragma once
 #include <zstd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -174,6 +175,76 @@ inline std::vector<uint16_t> bf16_vec(const std::string& name, size_t n, float l
     h = static_cast<uint16_t>(u >> 16);
   }
   return v;
+}
+
+// bf16 values with a random sign, a biased exponent drawn from [e_lo, e_hi] and a random 7-bit significand.
+inline std::vector<uint16_t> bf16_exp_band(const std::string& name, size_t n, unsigned e_lo, unsigned e_hi) {
+  Rng r(name);
+  std::vector<uint16_t> v(n);
+  for (auto& h : v) {
+    const uint64_t x = r.next();
+    const unsigned e = e_lo + static_cast<unsigned>((x >> 32) % (e_hi - e_lo + 1));
+    h = static_cast<uint16_t>(((x & 1) << 15) | (e << 7) | ((x >> 8) & 0x7F));
+  }
+  return v;
+}
+
+// BF16 mat-mul operands by biased-exponent band (matmul_tinyblas_bf16_dp.cpp's exact range for vdpbf16ps:
+// Emin_A + Emin_B >= 142, Emax_A + Emax_B + bit_width(k) <= 378): {label, w band, x band}, x as bf16-exact floats.
+// Bands: right at the lower edge of that range, one exponent below it, ordinary values with a band of tiny /
+// denormal / infinite weight rows (those row chunks fall back, the others do not), right at the upper edge, and
+// above it. At the lower edges, output (0, 0) is built to cancel down to one quantum (see bf16_exp_weights).
+struct BfExp {
+  const char* label;
+  unsigned w_lo, w_hi, x_lo, x_hi;
+};
+inline constexpr BfExp kBfExp[] = {{"exp=edge", 23, 25, 119, 121}, {"exp=below", 22, 25, 119, 121},
+                                   {"exp=rows", 110, 127, 110, 128}, {"exp=top", 200, 240, 120, 127},
+                                   {"exp=over", 240, 250, 120, 127}};
+
+// Whether band e's row 0 / column 0 carry the one-quantum cancellation.
+inline bool bf16_exp_cancels(const BfExp& e) { return e.w_lo + e.x_lo <= 142; }
+
+// Row 0 of the low bands: w[0] = 129 q_w, w[8] = -128 q_w, zeros elsewhere; with x[0] = 129 q_x, x[8] = 130 q_x
+// (bf16_exp_act) output (0, 0) is 129*129 - 128*130 = 1 quantum = 2^(w_lo + x_lo - 268): after two steps of the
+// same lane, 2^-126 at "edge" (normal), 2^-127 at "below" (denormal: vdpbf16ps would flush it to zero).
+inline std::vector<uint16_t> bf16_exp_weights(const std::string& name, const BfExp& e, int64_t m, int64_t k) {
+  auto w = bf16_exp_band(name, size_t(m * k), e.w_lo, e.w_hi);
+  if (bf16_exp_cancels(e)) {
+    std::fill(w.begin(), w.begin() + k, uint16_t{0});
+    w[0] = static_cast<uint16_t>((e.w_lo << 7) | 1);
+    w[8] = static_cast<uint16_t>(0x8000 | (e.w_lo << 7));
+  }
+  if (std::string(e.label) == "exp=rows" && m > 310) {
+    for (int64_t i = 300 * k; i < 304 * k; ++i) w[size_t(i)] = static_cast<uint16_t>((w[size_t(i)] & 0x807F) | (3 << 7));
+    w[size_t(301 * k + 5)] = 0x0005;                          // denormal
+    if (m > 700) w[size_t(700 * k + 9)] = 0x7F80;             // +inf
+  }
+  return w;
+}
+inline std::vector<float> bf16_exp_act(const std::string& name, const BfExp& e, int64_t n, int64_t k) {
+  auto h = bf16_exp_band(name, size_t(n * k), e.x_lo, e.x_hi);
+  if (bf16_exp_cancels(e)) {
+    h[0] = static_cast<uint16_t>((e.x_lo << 7) | 1);
+    h[8] = static_cast<uint16_t>((e.x_lo << 7) | 2);
+  }
+  std::vector<float> x(h.size());
+  for (size_t i = 0; i < h.size(); ++i) {
+    const uint32_t u = static_cast<uint32_t>(h[i]) << 16;
+    std::memcpy(&x[i], &u, 4);
+  }
+  return x;
+}
+
+// The fixture cases (tests/unit/kernels_quant_test.cpp): every band but "rows" (which needs m > 700).
+struct BfExpMM {
+  int band, m, n, k;
+};
+inline constexpr BfExpMM kBfExpFixtures[] = {{0, 64, 5, 1024}, {0, 32, 3, 1032}, {1, 64, 5, 1024},
+                                             {3, 32, 3, 1024}, {4, 32, 3, 1024}};
+inline std::string bf16_exp_name(const BfExpMM& c) {
+  return std::string("mm_bf16/") + kBfExp[c.band].label + ",m=" + std::to_string(c.m) + ",n=" + std::to_string(c.n) +
+         ",k=" + std::to_string(c.k);
 }
 
 // Quantizer inputs: uniform rows, with one all-zero block, one tiny block and one huge-range block per row.

@@ -17,6 +17,7 @@
 #include <llama.h>
 
 #include <chrono>
+#include <bit>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
@@ -362,18 +363,24 @@ struct MMCase {
   // Q8_0 edge quants (dot_q8_0.cpp's VNNI tile condition): 1 = weights drawn from [-128, 127] (real quantizers stop
   // at -127); 2 = also a NaN first in a block of activation row 0: the block's scale stays finite (the AVX2
   // max-abs loses the NaN) and the NaN quantizes to -128, where maddubs' sign trick wraps: not the VNNI tile.
+  // BF16 exponent ranges (matmul_tinyblas_bf16_dp.cpp's exact range, Emin_A + Emin_B >= 142 and
+  // Emax_A + Emax_B + bit_width(k) <= 378), BfExp below.
   int extreme = 0;
 };
+constexpr int kBfExpBase = 3;  // MMCase.extreme = kBfExpBase + index into kBfExp (kernel_cases.h)
 
 void run_mm(const MMCase& c) {
   const WType& t = wtype(c.type);
   const std::string label = std::string("mul_mat.") + c.type + " " + mm_path(t, c.m, c.n, c.k, c.repack) +
-                            (c.special ? " special" : "") + (c.extreme == 1 ? " w=-128" : c.extreme == 2 ? " w=-128 x=nan" : "") + sz("m", c.m) +
+                            (c.special ? " special" : "") + (c.extreme == 1 ? " w=-128" : c.extreme == 2 ? " w=-128 x=nan" : "") +
+                            (c.extreme >= kBfExpBase ? std::string(" ") + kBfExp[c.extreme - kBfExpBase].label : "") + sz("m", c.m) +
                             sz("n", c.n) + sz("k", c.k);
   if (!wanted(label)) return;
-  auto w = c.extreme ? q8_0_blocks(label + "/w", size_t(c.m * c.k / 32), -128) : make_weights(label + "/w", t, c.m, c.k);
+  const BfExp* be = c.extreme >= kBfExpBase ? &kBfExp[c.extreme - kBfExpBase] : nullptr;
+  auto w = be ? bytes_of(bf16_exp_weights(label + "/w", *be, c.m, c.k))
+           : c.extreme ? q8_0_blocks(label + "/w", size_t(c.m * c.k / 32), -128) : make_weights(label + "/w", t, c.m, c.k);
   const float big = std::string(c.type) == "f16" ? 3.0e4f : (t.blk > 1 ? 1.0e4f : 1.0e30f);
-  auto x = mm_act(label + "/x", c.n, c.k, c.special, big);
+  auto x = be ? bf16_exp_act(label + "/x", *be, c.n, c.k) : mm_act(label + "/x", c.n, c.k, c.special, big);
   if (c.extreme == 2) x[size_t(c.k / 2)] = NAN;
   GgmlMulMat g(t, c.m, c.n, c.k, w.data(), c.repack);
   std::memcpy(g.input(), x.data(), x.size() * 4);
@@ -406,6 +413,11 @@ void test_matmul() {
       cases.push_back({ty, 256, 64, 1024, false, false, 2});
       cases.push_back({ty, 256, 7, 1024, false, true, 1});
     }
+    if (std::string(ty) == "bf16")
+      for (int e = 0; e < int(std::size(kBfExp)); ++e) {
+        cases.push_back({ty, 1024, 20, 1024, false, false, kBfExpBase + e});
+        cases.push_back({ty, 256, 7, 1032, false, false, kBfExpBase + e});  // k % 16 == 8: a final half step
+      }
     if (std::string(ty) != "q8_0") {
       cases.push_back({ty, 64, 7, 1020, false, false});   // k % 8 != 0: tinyBLAS declines (vec_dot, its tail)
       cases.push_back({ty, 36, 3, 1027, false, true});
