@@ -289,6 +289,57 @@ CK_TARGET_AVX2 void gemv_q8_0_avx2(int64_t i0, int64_t i1, int64_t nb, const Blo
   gemv_rows_q8_0_avx2<1>(i0 + S * h, i1 - i0 - S * h, nb, A, lda, y, C);
 }
 
+// The same mat-vec with AVX512-VNNI: the four stretches two per zmm (lanes 0-7 one row, 8-15 the other). Per row
+// it is dot_q8_0_avx2's chain: vpdpbusd of the sign trick's operands |x| and sign(y, x) (-128 wrapping exactly as
+// vpsignb wraps it) gives maddubs + madd's int32 lane sums, because maddubs' pair sums lie in
+// [2*128*-128, 2*128*127] and never saturate; then cvt and fmadd with d_x * d_y over the row's 8 lanes.
+// No guard needed (unlike tile2_q8_0_vnni's offset trick). Half the vector instructions of the ymm kernel.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+CK_TARGET_AVX512_VNNI void gemv_rows_q8_0_vnni(int64_t i0, int64_t h, int64_t nb, const BlockQ8_0* A, int64_t lda,
+                                               const BlockQ8_0* y, float* C) {
+  const __m512i zero = _mm512_setzero_si512();
+  const __m512i halves = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+  for (int64_t i = i0; i < i0 + h; ++i) {
+    const BlockQ8_0* r[4] = {A + i * lda, A + (i + h) * lda, A + (i + 2 * h) * lda, A + (i + 3 * h) * lda};
+    __m512 acc[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
+    for (int64_t b = 0; b < nb; ++b) {
+      const __m512i qy = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[b].qs)));
+      const __m128 dy = _mm_set1_ps(_cvtsh_ss(y[b].d));
+#pragma GCC unroll 2
+      for (int p = 0; p < 2; ++p) {
+        const BlockQ8_0* xa = r[2 * p] + b;
+        const BlockQ8_0* xb = r[2 * p + 1] + b;
+        if ((b & 1) == 0) {
+          prefetch_stream_ahead(xa);
+          prefetch_stream_ahead(xb);
+        }
+        const __m512i qx = _mm512_inserti64x4(
+            _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(xa->qs))),
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb->qs)), 1);
+        const __m512i ax = _mm512_abs_epi8(qx);
+        const __m512i sy = _mm512_mask_sub_epi8(qy, _mm512_movepi8_mask(qx), zero, qy);
+        const __m512 q = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(zero, ax, sy));
+        const __m128 d2 = _mm_mul_ps(_mm_cvtph_ps(_mm_insert_epi16(_mm_cvtsi32_si128(xa->d), xb->d, 1)), dy);
+        acc[p] = _mm512_fmadd_ps(_mm512_permutexvar_ps(halves, _mm512_castps128_ps512(d2)), q, acc[p]);
+      }
+    }
+#pragma GCC unroll 2
+    for (int p = 0; p < 2; ++p) {
+      C[i + 2 * p * h] = detail::hsum8_pairs02(_mm512_castps512_ps256(acc[p]));
+      C[i + (2 * p + 1) * h] = detail::hsum8_pairs02(_mm512_extractf32x8_ps(acc[p], 1));
+    }
+  }
+}
+
+CK_TARGET_AVX512_VNNI void gemv_q8_0_vnni(int64_t i0, int64_t i1, int64_t nb, const BlockQ8_0* A, int64_t lda,
+                                          const BlockQ8_0* y, float* C) {
+  const int64_t h = (i1 - i0) / 4;
+  if (h > 0) gemv_rows_q8_0_vnni(i0, h, nb, A, lda, y, C);
+  gemv_rows_q8_0_avx2<1>(i0 + 4 * h, i1 - i0 - 4 * h, nb, A, lda, y, C);
+}
+#pragma GCC diagnostic pop
+
 // Rows [i0, i1) x columns [0, n): weight rows in chunks that stay in L2 while every activation column passes.
 CK_TARGET_AVX2 void matmul_q8_0_avx2(int64_t i0, int64_t i1, int64_t n, int64_t k, const BlockQ8_0* A, int64_t lda,
                                      const BlockQ8_0* B, int64_t ldb, float* C, int64_t ldc) {
@@ -315,6 +366,10 @@ CK_TARGET_AVX2 void matmul_q8_0_avx2(int64_t i0, int64_t i1, int64_t n, int64_t 
 void matmul_q8_0(int64_t m, int64_t n, int64_t k, const BlockQ8_0* A, int64_t lda, const BlockQ8_0* B, int64_t ldb,
                  float* C, int64_t ldc, int ith, int nth) {
   const auto [i0, i1] = split_range(static_cast<size_t>(m), ith, nth);
+  if (n == 1 && use_avx512_vnni()) {
+    gemv_q8_0_vnni(int64_t(i0), int64_t(i1), k / QK8_0, A, lda, B, C);
+    return;
+  }
   if (active_isa() >= Isa::avx2 && n == 1) {
     gemv_q8_0_avx2(int64_t(i0), int64_t(i1), k / QK8_0, A, lda, B, C);
     return;

@@ -412,6 +412,8 @@ void test_matmul() {
       cases.push_back({ty, 256, 64, 1024, false, false, 1});
       cases.push_back({ty, 256, 64, 1024, false, false, 2});
       cases.push_back({ty, 256, 7, 1024, false, true, 1});
+      cases.push_back({ty, 260, 1, 1024, false, false, 1});  // gemv: -128 weights (the VNNI gemv's sign trick)
+      cases.push_back({ty, 260, 1, 1024, false, false, 2});  // and a -128 activation quant
     }
     if (std::string(ty) == "bf16")
       for (int e = 0; e < int(std::size(kBfExp)); ++e) {
