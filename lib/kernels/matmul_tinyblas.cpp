@@ -140,6 +140,7 @@ CK_TARGET_AVX512 __attribute__((always_inline)) inline __m512 load8x2(const Bf16
 }
 
 constexpr int kRNP = 6;  // column pairs per tile (12 columns); 4 x 6 zmm accumulators + 4 A + 1 B registers
+constexpr int64_t kL3ChunkBytes = int64_t(8) << 20;  // A rows per pass over the column tiles (an L3 share)
 
 template <int RM, int RNP, typename T>
 CK_TARGET_AVX512 __attribute__((always_inline)) inline void bloc512(int64_t k, const T* A, int64_t lda,
@@ -222,13 +223,19 @@ CK_TARGET_AVX512 void tinyblas_tiled512(int64_t m, int64_t n, int64_t k, const T
     }
     return;
   }
+  // Jobs: row tiles fastest within a column tile, so the packed column tile stays in L2 while A streams past it.
+  // A larger than an L3 share would stream from DRAM once per column tile; then rows go in chunks of
+  // kL3ChunkBytes, each chunk passing every column tile before the next chunk starts.
+  const int64_t chunk = std::max<int64_t>(1, kL3ChunkBytes / (RM * k * int64_t(sizeof(T))));
   const int64_t jobs = mt * nt;
   const int64_t per = (jobs + nth - 1) / nth, j0 = std::min(jobs, per * ith), j1 = std::min(jobs, j0 + per);
   if (j0 >= j1) return;
   packed.resize(tile_floats);
-  int64_t packed_jt = -1;
+  int64_t packed_jt = -1, packed_c = -1;
   for (int64_t job = j0; job < j1; ++job) {
-    const int64_t it = job % mt, jt = job / mt;
+    const int64_t c = job / (chunk * nt), rows_c = std::min(chunk, mt - c * chunk), rem = job - c * chunk * nt;
+    const int64_t it = c * chunk + rem % rows_c, jt = rem / rows_c;
+    if (c != packed_c) packed_jt = -1, packed_c = c;
     const int64_t jj = jt * RN;
     const int rn = static_cast<int>(std::min<int64_t>(RN, n - jj));
     if (jt != packed_jt) {
