@@ -174,35 +174,49 @@ CK_TARGET_AVX512 __attribute__((always_inline)) inline void bloc512_cols(int rnp
   }
 }
 
-// B column tile [jj, jj + 2*kRNP) packed as tinyblas_tiled512 uses it (missing columns zero).
+// Column tile jt of nt = ceil(ceil(n / 2) / kRNP): the column pairs spread evenly over the tiles (64 columns:
+// 6 6 5 5 5 5 pairs, not 6 6 6 6 6 2), so no tile runs with a few accumulators. Returns {first column, columns}.
+struct ColTile {
+  int64_t jj;
+  int rn;
+};
+inline ColTile col_tile(int64_t n, int64_t nt, int64_t jt) {
+  const int64_t pairs = (n + 1) / 2, base = pairs / nt, extra = pairs % nt;
+  const int64_t jj = 2 * (jt * base + std::min(jt, extra));
+  return {jj, static_cast<int>(std::min<int64_t>(2 * (base + (jt < extra)), n - jj))};
+}
+
+// B column tile [jj, jj + rn) packed as tinyblas_tiled512 uses it (kRNP pairs per step; missing columns zero).
 template <typename T>
-CK_TARGET_AVX512 void pack512(int64_t k, const T* B, int64_t ldb, int64_t n, int64_t jj, float* d) {
+CK_TARGET_AVX512 void pack512(int64_t k, const T* B, int64_t ldb, ColTile ct, float* d) {
   constexpr int RN = 2 * kRNP;
-  const int rn = static_cast<int>(std::min<int64_t>(RN, n - jj));
+  const int64_t jj = ct.jj;
+  const int rn = ct.rn;
   for (int64_t l = 0; l < k; l += 8)
     for (int c = 0; c < RN; ++c, d += 8)
       _mm256_storeu_ps(d, c < rn ? load8(B + ldb * (jj + c) + l) : _mm256_setzero_ps());
 }
-// One output tile: row tile `it` (4 rows, or a single leftover row past mt_full) x the column tile at jj.
+// One output tile: row tile `it` (4 rows, or a single leftover row past mt_full) x column tile ct.
 template <typename T>
-CK_TARGET_AVX512 void run512(int64_t k, const T* A, int64_t lda, const float* bp, float* C, int64_t ldc, int64_t n,
-                             int64_t mt_full, int64_t it, int64_t jj) {
-  constexpr int RM = 4, RN = 2 * kRNP;
-  const int rn = static_cast<int>(std::min<int64_t>(RN, n - jj));
+CK_TARGET_AVX512 void run512(int64_t k, const T* A, int64_t lda, const float* bp, float* C, int64_t ldc,
+                             int64_t mt_full, int64_t it, ColTile ct) {
+  constexpr int RM = 4;
+  const int64_t jj = ct.jj;
+  const int rn = ct.rn;
   const int rnp = (rn + 1) / 2;
   if (it < mt_full) bloc512_cols<RM, kRNP>(rnp, k, A, lda, bp, C, ldc, it * RM, jj, rn);
   else bloc512_cols<1, kRNP>(rnp, k, A, lda, bp, C, ldc, mt_full * RM + (it - mt_full), jj, rn);
 }
 
-// Jobs as tinyblas_tiled (row tiles of 4 plus single leftover rows) x (column tiles of 2 * kRNP); a thread packs
+// Jobs as tinyblas_tiled (row tiles of 4 plus single leftover rows) x (column tiles of <= 2 * kRNP); a thread packs
 // the B column tile of its jobs when it changes (jobs are ordered row-tile-fastest).
 template <typename T>
 CK_TARGET_AVX512 void tinyblas_tiled512(int64_t m, int64_t n, int64_t k, const T* A, int64_t lda, const T* B,
                                         int64_t ldb, float* C, int64_t ldc, int ith, int nth) {
-  constexpr int RM = 4, RN = 2 * kRNP;
+  constexpr int RM = 4;
   const int64_t mt_full = m / RM, mrem = m % RM;
   const int64_t mt = mt_full + mrem;
-  const int64_t nt = (n + RN - 1) / RN;
+  const int64_t nt = ((n + 1) / 2 + kRNP - 1) / kRNP;
   thread_local std::vector<float> packed;
   const size_t tile_floats = static_cast<size_t>(k / 8 * 16 * kRNP);
   // Weights much larger than the activations (the merger's 4096 x 4096, any short n): each thread takes a
@@ -213,13 +227,14 @@ CK_TARGET_AVX512 void tinyblas_tiled512(int64_t m, int64_t n, int64_t k, const T
     const auto [t0, t1] = split_range(static_cast<size_t>(mt), ith, nth);
     if (t0 >= t1) return;
     packed.resize(tile_floats * static_cast<size_t>(nt));
-    for (int64_t jt = 0; jt < nt; ++jt) pack512(k, B, ldb, n, jt * RN, packed.data() + tile_floats * static_cast<size_t>(jt));
+    for (int64_t jt = 0; jt < nt; ++jt) pack512(k, B, ldb, col_tile(n, nt, jt), packed.data() + tile_floats * static_cast<size_t>(jt));
     const int64_t chunk = std::max<int64_t>(1, (int64_t(256) << 10) / (RM * k * int64_t(sizeof(T))));
     for (int64_t c0 = int64_t(t0); c0 < int64_t(t1); c0 += chunk) {
       const int64_t c1 = std::min<int64_t>(int64_t(t1), c0 + chunk);
       for (int64_t jt = 0; jt < nt; ++jt)
         for (int64_t it = c0; it < c1; ++it)
-          run512(k, A, lda, packed.data() + tile_floats * static_cast<size_t>(jt), C, ldc, n, mt_full, it, jt * RN);
+          run512(k, A, lda, packed.data() + tile_floats * static_cast<size_t>(jt), C, ldc, mt_full, it,
+                 col_tile(n, nt, jt));
     }
     return;
   }
@@ -236,21 +251,12 @@ CK_TARGET_AVX512 void tinyblas_tiled512(int64_t m, int64_t n, int64_t k, const T
     const int64_t c = job / (chunk * nt), rows_c = std::min(chunk, mt - c * chunk), rem = job - c * chunk * nt;
     const int64_t it = c * chunk + rem % rows_c, jt = rem / rows_c;
     if (c != packed_c) packed_jt = -1, packed_c = c;
-    const int64_t jj = jt * RN;
-    const int rn = static_cast<int>(std::min<int64_t>(RN, n - jj));
+    const ColTile ct = col_tile(n, nt, jt);
     if (jt != packed_jt) {
-      float* d = packed.data();
-      for (int64_t l = 0; l < k; l += 8)
-        for (int c = 0; c < RN; ++c, d += 8)
-          _mm256_storeu_ps(d, c < rn ? load8(B + ldb * (jj + c) + l) : _mm256_setzero_ps());
+      pack512(k, B, ldb, ct, packed.data());
       packed_jt = jt;
     }
-    const int rnp = (rn + 1) / 2;
-    if (it < mt_full) {
-      bloc512_cols<RM, kRNP>(rnp, k, A, lda, packed.data(), C, ldc, it * RM, jj, rn);
-    } else {
-      bloc512_cols<1, kRNP>(rnp, k, A, lda, packed.data(), C, ldc, mt_full * RM + (it - mt_full), jj, rn);
-    }
+    run512(k, A, lda, packed.data(), C, ldc, mt_full, it, ct);
   }
 }
 
