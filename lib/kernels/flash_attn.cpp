@@ -67,6 +67,9 @@ struct HalfSoft {
   static void widen(const uint16_t* x, float* y, int64_t n) {
     for (int64_t d = 0; d < n; ++d) y[d] = fp16_to_fp32(x[d]);
   }
+  static void narrow(const float* x, uint16_t* y, int64_t n) {
+    for (int64_t d = 0; d < n; ++d) y[d] = fp32_to_fp16(x[d]);
+  }
 };
 struct HalfF16C {
   static constexpr bool batch_dots = true;  // scores of the whole chunk first, by dot_f16_rows
@@ -91,6 +94,8 @@ struct HalfF16C {
     for (; d < n; ++d) y[d] = _cvtss_sh(std::fmaf(_cvtsh_ss(x[d]), v, _cvtsh_ss(y[d])), _MM_FROUND_TO_NEAREST_INT);
   }
   CK_TARGET_AVX2 static void widen(const uint16_t* x, float* y, int64_t n) { fp16_to_fp32_row_avx2(x, y, n); }
+  // q_to_vec_dot = ggml_cpu_fp32_to_fp16: _mm256_cvtps_ph 8 at a time, _cvtss_sh for the rest.
+  CK_TARGET_AVX2 static void narrow(const float* x, uint16_t* y, int64_t n) { fp32_to_fp16_row_avx2(x, y, n); }
 };
 
 // The F16 VKQ accumulator of one_chunk held in registers (AVX-512, DV = 16*NC): per recorded key, optionally
@@ -142,9 +147,7 @@ __attribute__((always_inline)) inline void one_chunk_partial(const FlashAttnShap
   thread_local std::vector<float> dots, qf;
   thread_local std::vector<VkqStep> steps;
   q16.resize(static_cast<size_t>(DK));
-  acc.assign(static_cast<size_t>(DV), 0);
-  const float* pq = q + i * s.q_si + h * s.q_sh;
-  for (int64_t d = 0; d < DK; ++d) q16[d] = fp32_to_fp16(pq[d]);
+  Half::narrow(q + i * s.q_si + h * s.q_sh, q16.data(), DK);
   const uint16_t* mp = mask ? mask + i * s.mask_si : nullptr;
   // The dot products do not depend on the running M / S: with batch_dots they are computed up front, several keys
   // per pass sharing the widened q16 (each equal to ggml_vec_dot_f16(K_j, q16); masked keys' are unused).
@@ -167,6 +170,7 @@ __attribute__((always_inline)) inline void one_chunk_partial(const FlashAttnShap
   }
   // AVX-512 hosts with DV = 64 / 128: VKQ updates deferred to vkq_steps_avx512 (same values).
   const bool regs = Half::batch_dots && (DV == 64 || DV == 128) && active_isa() >= Isa::avx512;
+  if (!regs) acc.assign(static_cast<size_t>(DV), 0);
   steps.clear();
   if (regs) steps.reserve(static_cast<size_t>(ic1 > ic0 ? ic1 - ic0 : 0));
   float S = 0.0f, M = -INFINITY;
