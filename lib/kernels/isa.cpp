@@ -72,21 +72,20 @@ Isa active_isa() {
   return isa;
 }
 
+// An AVX-512 extension is used when the CPU has it, active_isa() is avx512, and `env` is not set to 0.
+static bool extension_on(bool cpu_has, const char* env) {
+  if (active_isa() < Isa::avx512 || !cpu_has) return false;
+  const char* v = std::getenv(env);
+  return !(v && std::strcmp(v, "0") == 0);
+}
+
 bool use_avx512_vnni() {
-  static const bool on = [] {
-    if (active_isa() < Isa::avx512 || !features().avx512_vnni) return false;
-    const char* env = std::getenv("CK_KERNELS_VNNI");
-    return !(env && std::strcmp(env, "0") == 0);
-  }();
+  static const bool on = extension_on(features().avx512_vnni, "CK_KERNELS_VNNI");
   return on;
 }
 
 bool use_avx512_bf16() {
-  static const bool on = [] {
-    if (active_isa() < Isa::avx512 || !features().avx512_bf16) return false;
-    const char* env = std::getenv("CK_KERNELS_BF16");
-    return !(env && std::strcmp(env, "0") == 0);
-  }();
+  static const bool on = extension_on(features().avx512_bf16, "CK_KERNELS_BF16");
   return on;
 }
 
