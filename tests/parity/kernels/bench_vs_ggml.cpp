@@ -11,11 +11,14 @@
 // Each (shape, threads): a block of ck runs, then a block of ggml runs (1 warm-up each, then >= 5 timed runs each,
 // median), then a 30 ms pause (see time_blocks).
 //
-// Also flash attention (the encoder's tiled / one_chunk and the decoder's one_chunk / split-KV shapes).
+// Then the decode gemvs (n = 1, text) with the caches flushed before every run, so the weights come from DRAM as in
+// a real decode step (the first table keeps each matrix in L3 between runs), and flash attention (the encoder's
+// tiled / one_chunk and the decoder's one_chunk / split-KV shapes).
 // Usage: bench_vs_ggml [--json FILE] [--runs N] [--threads 1,2] [--long] [--filter SUBSTR] [--no-peak]
 //   --long (or CK_BENCH_LONG=1): vision n = 256, 1024, 4096 and text lm_head prefill; default: vision n = 256 and
 //   1024, text n = 1 and 512 without the lm_head prefill (~1.5 min per binary on the 2-core dev VM).
 #include <immintrin.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <chrono>
@@ -103,6 +106,43 @@ void time_blocks(int runs, const std::function<void()>& ck_run, const std::funct
     if (r) tc.push_back(std::chrono::duration<double>(clk::now() - t0).count());
   }
   for (int r = 0; r <= runs; ++r) {
+    const auto t0 = clk::now();
+    ggml_run();
+    if (r) tg.push_back(std::chrono::duration<double>(clk::now() - t0).count());
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+}
+
+// Evicts the caches (an L3 is <= 32 MB on these hosts): the threads of a run read one int per 64-byte line of
+// their slice of a 256 MB buffer.
+std::vector<int>& flush_buffer() {
+  static std::vector<int> buf(size_t(64) << 20, 1);
+  return buf;
+}
+void flush_slice(int ith, int nth) {
+  const std::vector<int>& buf = flush_buffer();
+  const size_t per = (buf.size() + nth - 1) / nth, i0 = per * ith, i1 = std::min(buf.size(), i0 + per);
+  int acc = 0;
+  for (size_t i = i0; i < i1; i += 16) acc += buf[i];
+  volatile int sink = acc;
+  (void)sink;
+}
+
+// time_blocks with the caches flushed before every run (outside the timed region): weights come from DRAM, as
+// they do in a decode step (every weight matrix once per token, the model far larger than any cache). Each side
+// flushes with its own threads (ck's pool, the OpenMP team ggml computes with), so they are awake and spinning
+// when the timed run starts, as between the back-to-back ops of a decode step.
+void time_blocks_cold(int runs, int nth, ck::ThreadPool& pool, const std::function<void()>& ck_run,
+                      const std::function<void()>& ggml_run, std::vector<double>& tc, std::vector<double>& tg) {
+  for (int r = 0; r <= runs; ++r) {
+    pool.run([](int ith, int n) { flush_slice(ith, n); });
+    const auto t0 = clk::now();
+    ck_run();
+    if (r) tc.push_back(std::chrono::duration<double>(clk::now() - t0).count());
+  }
+  for (int r = 0; r <= runs; ++r) {
+#pragma omp parallel num_threads(nth)
+    flush_slice(omp_get_thread_num(), omp_get_num_threads());
     const auto t0 = clk::now();
     ggml_run();
     if (r) tg.push_back(std::chrono::duration<double>(clk::now() - t0).count());
@@ -256,6 +296,42 @@ int main(int argc, char** argv) {
         }
       }
     }
+    // The decode gemvs again with every run's weights coming from DRAM (time_blocks_cold). The rows above keep the
+    // matrix in L3 between runs, which a decode step never does (a 2B model's weights are 1-3.4 GB).
+    std::printf("\n| gemv, weights from DRAM | type | k->m | threads | ck GFLOP/s | ggml GFLOP/s | ck/ggml | bits |\n");
+    std::printf("|---|---|---|---|---|---|---|---|\n");
+    json cold_rows = json::array();
+    std::vector<double> cold_ratios;
+    for (const Job& j : jobs) {
+      if (std::string(j.mat.section) != "text" || std::string(j.mat.name) == "lm_head") continue;  // lm_head: 0.3-0.6 GB, never cache-resident anyway
+      const WType& t = wtype(j.type);
+      const std::string key = std::string(j.mat.section) + " " + j.mat.name + " " + j.type;
+      if (!filter.empty() && (key + " cold").find(filter) == std::string::npos) continue;
+      const bool repack = std::string(j.type) == "q4_K" && j.mat.m % 8 == 0;
+      const int64_t m = j.mat.m, k = j.mat.k, n = 1;
+      auto w = make_weights(key, t, m, k);
+      auto x = uniform_vec(key + "/x1", size_t(k), -2.0f, 2.0f);
+      GgmlMulMat g(t, m, n, k, w.data(), repack);
+      std::memcpy(g.input(), x.data(), x.size() * 4);
+      std::vector<float> y(static_cast<size_t>(m));
+      const double flops = 2.0 * double(m) * double(k);
+      for (int nth : threads) {
+        ck::ThreadPool& pool = *pools[nth];
+        std::vector<double> tc, tg;
+        time_blocks_cold(runs, nth, pool, [&] { ck_mul_mat(pool, t, m, n, k, w.data(), x.data(), y.data(), repack, scratch); },
+                         [&] { g.run(nth); }, tc, tg);
+        const bool same = std::memcmp(y.data(), g.result(), y.size() * 4) == 0;
+        const double gc = flops / median(tc) / 1e9, gg = flops / median(tg) / 1e9;
+        cold_ratios.push_back(gc / gg);
+        std::printf("| %s | %s | %lld->%lld | %d | %.1f | %.1f | %.2f | %s |\n", j.mat.name, j.type, (long long)k,
+                    (long long)m, nth, gc, gg, gc / gg, same ? "=" : "differ");
+        std::fflush(stdout);
+        cold_rows.push_back({{"matrix", j.mat.name}, {"type", j.type}, {"m", m}, {"k", k}, {"n", n},
+                             {"threads", nth}, {"ck_gflops", gc}, {"ggml_gflops", gg}, {"ratio", gc / gg},
+                             {"ck_ms", median(tc) * 1e3}, {"ggml_ms", median(tg) * 1e3}, {"bit_identical", same}});
+      }
+    }
+    out["gemv_dram_rows"] = cold_rows;
     // Flash attention (F32 Q, F16 K/V, F16 causal mask for text): the kernels behind the encoder's and the
     // decoder's attention, same shapes on both sides; FLOPs counted as 2*N*KV*H*(DK+DV) (masked keys included).
     struct FaJob { const char* name; int DK, DV, N, KV, H, Hk; bool causal; };
@@ -330,7 +406,12 @@ int main(int argc, char** argv) {
     out["geomean_ratio"] = geo;
     const double secs = std::chrono::duration<double>(clk::now() - t_start).count();
     out["seconds"] = secs;
-    std::printf("\ngeometric mean ck/ggml over %zu rows: %.2f (%.0f s)\n", ratios.size(), geo, secs);
+    double lc = 0;
+    for (double r : cold_ratios) lc += std::log(r);
+    const double geo_cold = cold_ratios.empty() ? 0 : std::exp(lc / double(cold_ratios.size()));
+    out["gemv_dram_geomean_ratio"] = geo_cold;
+    std::printf("\ngeometric mean ck/ggml over %zu rows: %.2f; gemv from DRAM, %zu rows: %.2f (%.0f s)\n",
+                ratios.size(), geo, cold_ratios.size(), geo_cold, secs);
     std::ofstream f(json_path);
     if (!f) throw std::runtime_error(json_path + ": cannot write");
     f << out.dump(1) << "\n";
