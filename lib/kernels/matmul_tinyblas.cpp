@@ -7,7 +7,8 @@
 //   (F16 loads: _mm256_cvtph_ps; BF16 loads: widen + shift; both exact);  C = hsum(Cv) = (t0 + t2) + (t1 + t3), t_i = Cv[i] + Cv[i+4].
 // One accumulator per output, no k blocking. Upstream's tile shapes (RM x RN x BM picked by mnpack from m and the
 // thread count) and job distribution only decide who computes which output, never how — so ck tiles freely:
-// 4 x 3 register tiles with 16 ymm registers (AVX2), 4 x 6 with the 32 registers of AVX-512VL (same ymm math).
+// 3 x 4 register tiles with the 16 ymm registers of AVX2 (12 accumulators + 3 A + 1 B; 4 x 3 needed 17 and GCC
+// spilled an accumulator into a store/load on every step), 4 x 12 outputs in 24 zmm with AVX-512.
 #include "kernels/matmul_tinyblas.h"
 
 #include <immintrin.h>
@@ -270,7 +271,7 @@ void matmul_tinyblas_f32_scalar(int64_t m, int64_t n, int64_t k, const float* A,
 }
 CK_TARGET_AVX2 void matmul_tinyblas_f32_avx2(int64_t m, int64_t n, int64_t k, const float* A, int64_t lda,
                                              const float* B, int64_t ldb, float* C, int64_t ldc, int ith, int nth) {
-  tinyblas_tiled<4, 3>(m, n, k, A, lda, B, ldb, C, ldc, ith, nth);
+  tinyblas_tiled<3, 4>(m, n, k, A, lda, B, ldb, C, ldc, ith, nth);
 }
 CK_TARGET_AVX512 void matmul_tinyblas_f32_avx512(int64_t m, int64_t n, int64_t k, const float* A, int64_t lda,
                                                  const float* B, int64_t ldb, float* C, int64_t ldc, int ith,
@@ -294,7 +295,7 @@ void matmul_tinyblas_f16_scalar(int64_t m, int64_t n, int64_t k, const uint16_t*
 CK_TARGET_AVX2 void matmul_tinyblas_f16_avx2(int64_t m, int64_t n, int64_t k, const uint16_t* A, int64_t lda,
                                              const uint16_t* B, int64_t ldb, float* C, int64_t ldc, int ith,
                                              int nth) {
-  tinyblas_tiled<4, 3>(m, n, k, A, lda, B, ldb, C, ldc, ith, nth);
+  tinyblas_tiled<3, 4>(m, n, k, A, lda, B, ldb, C, ldc, ith, nth);
 }
 CK_TARGET_AVX512 void matmul_tinyblas_f16_avx512(int64_t m, int64_t n, int64_t k, const uint16_t* A, int64_t lda,
                                                  const uint16_t* B, int64_t ldb, float* C, int64_t ldc, int ith,
@@ -320,7 +321,7 @@ void matmul_tinyblas_bf16_scalar(int64_t m, int64_t n, int64_t k, const uint16_t
 CK_TARGET_AVX2 void matmul_tinyblas_bf16_avx2(int64_t m, int64_t n, int64_t k, const uint16_t* A, int64_t lda,
                                               const uint16_t* B, int64_t ldb, float* C, int64_t ldc, int ith,
                                               int nth) {
-  tinyblas_tiled<4, 3>(m, n, k, reinterpret_cast<const Bf16*>(A), lda, reinterpret_cast<const Bf16*>(B), ldb, C, ldc,
+  tinyblas_tiled<3, 4>(m, n, k, reinterpret_cast<const Bf16*>(A), lda, reinterpret_cast<const Bf16*>(B), ldb, C, ldc,
                        ith, nth);
 }
 CK_TARGET_AVX512 void matmul_tinyblas_bf16_avx512(int64_t m, int64_t n, int64_t k, const uint16_t* A, int64_t lda,
