@@ -105,12 +105,12 @@ CK_TARGET_AVX2 __attribute__((always_inline)) inline void tinyblas_tiled(int64_t
   const int64_t nt = (n + RN - 1) / RN;
   const int64_t jobs = mt * nt;
   const int64_t per = (jobs + nth - 1) / nth, j0 = std::min(jobs, per * ith), j1 = std::min(jobs, j0 + per);
-  // Job order (never an output's arithmetic): with more weight rows than activation rows, column tiles fastest
-  // (a 4-row A tile stays in L1 while B, the smaller operand, streams from L2 -- tinyBLAS's own order); else row
-  // tiles fastest (the 3-column B tile stays, A streams).
-  const bool cols_fastest = m > n;
+  // Job order (never an output's arithmetic): A rows in L2-sized chunks; a chunk passes every column tile, row
+  // tiles fastest, so the chunk stays in L2 and each RN-column B tile is reused by all its row tiles.
+  const int64_t chunk = std::max<int64_t>(1, (int64_t(256) << 10) / (RM * k * int64_t(sizeof(T))));
   for (int64_t job = j0; job < j1; ++job) {
-    const int64_t it = cols_fastest ? job / nt : job % mt, jt = cols_fastest ? job % nt : job / mt;
+    const int64_t c = job / (chunk * nt), rows_c = std::min(chunk, mt - c * chunk), rem = job - c * chunk * nt;
+    const int64_t it = c * chunk + rem % rows_c, jt = rem / rows_c;
     const int64_t jj = jt * RN;
     const int rn = static_cast<int>(std::min<int64_t>(RN, n - jj));
     if (it < mt_full) {
