@@ -81,21 +81,27 @@ namespace {
 template <int RM, int RN>
 CK_TARGET_AVX2 void tile_q8_0_avx2(int64_t nb, const BlockQ8_0* A, int64_t lda, const BlockQ8_0* B, int64_t ldb,
                                    float* C, int64_t ldc) {
+  // (Every loop over the tile unrolled: otherwise GCC 12 keeps acc[][] in memory, a store/load in every chain step.)
   __m256 acc[RM][RN];
+#pragma GCC unroll 4
   for (int i = 0; i < RM; ++i)
+#pragma GCC unroll 4
     for (int j = 0; j < RN; ++j) acc[i][j] = _mm256_setzero_ps();
   const __m256i ones = _mm256_set1_epi16(1);
   for (int64_t b = 0; b < nb; ++b) {
     __m256i ax[RM];
     float dx[RM];
+#pragma GCC unroll 4
     for (int i = 0; i < RM; ++i) {
       const __m256i qx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(A[i * lda + b].qs));
       ax[i] = _mm256_sign_epi8(qx, qx);
       dx[i] = _cvtsh_ss(A[i * lda + b].d);
     }
+#pragma GCC unroll 4
     for (int j = 0; j < RN; ++j) {
       const __m256i qy = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(B[j * ldb + b].qs));
       const float dy = _cvtsh_ss(B[j * ldb + b].d);
+#pragma GCC unroll 4
       for (int i = 0; i < RM; ++i) {
         const __m256i qx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(A[i * lda + b].qs));
         const __m256i sy = _mm256_sign_epi8(qy, qx);
@@ -104,7 +110,9 @@ CK_TARGET_AVX2 void tile_q8_0_avx2(int64_t nb, const BlockQ8_0* A, int64_t lda, 
       }
     }
   }
+#pragma GCC unroll 4
   for (int j = 0; j < RN; ++j)
+#pragma GCC unroll 4
     for (int i = 0; i < RM; ++i) C[j * ldc + i] = detail::hsum8_pairs02(acc[i][j]);
 }
 
