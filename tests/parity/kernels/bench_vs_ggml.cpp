@@ -15,6 +15,7 @@
 // a real decode step (the first table keeps each matrix in L3 between runs), and flash attention (the encoder's
 // tiled / one_chunk and the decoder's one_chunk / split-KV shapes).
 // Usage: bench_vs_ggml [--json FILE] [--runs N] [--threads 1,2] [--long] [--filter SUBSTR] [--no-peak]
+//   (markdown on stdout; JSON only with --json)
 //   --long (or CK_BENCH_LONG=1): vision n = 256, 1024, 4096 and text lm_head prefill; default: vision n = 256 and
 //   1024, text n = 1 and 512 without the lm_head prefill (~1.5 min per binary on the 2-core dev VM).
 #include <immintrin.h>
@@ -164,7 +165,7 @@ int main(int argc, char** argv) {
   // default made ck's 2-thread gemv rows measure futex wake-ups (26 vs 92 GFLOP/s for 2048x2048 Q8_0). The bench
   // compares kernels, so ck's pool spins like libgomp unless the caller sets CK_POOL_SPIN.
   setenv("CK_POOL_SPIN", "100000", 0);
-  std::string json_path = "bench_vs_ggml.json", filter;
+  std::string json_path, filter;  // no JSON unless --json FILE
   int runs = 5;
   std::vector<int> threads = {1, 2};
   bool long_run = std::getenv("CK_BENCH_LONG") && std::string(std::getenv("CK_BENCH_LONG")) == "1";
@@ -412,10 +413,12 @@ int main(int argc, char** argv) {
     out["gemv_dram_geomean_ratio"] = geo_cold;
     std::printf("\ngeometric mean ck/ggml over %zu rows: %.2f; gemv from DRAM, %zu rows: %.2f (%.0f s)\n",
                 ratios.size(), geo, cold_ratios.size(), geo_cold, secs);
-    std::ofstream f(json_path);
-    if (!f) throw std::runtime_error(json_path + ": cannot write");
-    f << out.dump(1) << "\n";
-    std::printf("JSON: %s\n", json_path.c_str());
+    if (!json_path.empty()) {
+      std::ofstream f(json_path);
+      if (!f) throw std::runtime_error(json_path + ": cannot write");
+      f << out.dump(1) << "\n";
+      std::printf("JSON: %s\n", json_path.c_str());
+    }
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_vs_ggml: error: %s\n", e.what());
