@@ -63,14 +63,14 @@ bool exact_range(ExpRange a, ExpRange b, int64_t k) {
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 // Word q of each 16-word half takes element (q odd ? q/2 : 8 + q/2) of the half's 16 source elements.
-CK_TARGET_AVX512_BF16 inline __m512i pair_index() {
-  alignas(64) uint16_t idx[32];
-  for (int w = 0; w < 32; ++w) {
-    const int q = w & 15;
-    idx[w] = static_cast<uint16_t>((q & 1) ? q / 2 : 8 + q / 2);
+struct PairIndex {
+  alignas(64) uint16_t w[32];
+  constexpr PairIndex() : w{} {
+    for (int i = 0; i < 32; ++i) w[i] = static_cast<uint16_t>((i & 1) ? (i & 15) / 2 : 8 + (i & 15) / 2);
   }
-  return _mm512_load_si512(idx);
-}
+};
+constexpr PairIndex kPairIndex;
+CK_TARGET_AVX512_BF16 inline __m512i pair_index() { return _mm512_load_si512(kPairIndex.w); }
 
 CK_TARGET_AVX512_BF16 inline void scan(__m512i w, __m512i& emin, __m512i& emax) {
   const __m512i mag = _mm512_and_si512(w, _mm512_set1_epi16(0x7FFF));
