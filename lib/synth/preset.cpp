@@ -17,6 +17,16 @@ const std::vector<Preset>& all() {
        256, 6, 4, 2, 64, 768, 5e6f, {12, 10, 10, 0}, 262144, 1e-6f, true, 0.05f, kQwenVocab},
       {"2b", 1024, 24, 16, 4096, 16, 2, 2304, {5, 11, 17},
        2048, 28, 16, 8, 128, 6144, 5e6f, {24, 20, 20, 0}, 262144, 1e-6f, true, 0.02f, kQwenVocab},
+      // Qwen/Qwen3-VL-4B-*: the 2B vision tower, text 36 x 2560, tied.
+      {"4b", 1024, 24, 16, 4096, 16, 2, 2304, {5, 11, 17},
+       2560, 36, 32, 8, 128, 9728, 5e6f, {24, 20, 20, 0}, 262144, 1e-6f, true, 0.016f, kQwenVocab},
+      // Qwen/Qwen3-VL-8B-*: vision 27 x 1152 (16 heads of 72, FFN 4304, deepstack 8/16/24), text 36 x 4096,
+      // untied (output.weight).
+      {"8b", 1152, 27, 16, 4304, 16, 2, 2304, {8, 16, 24},
+       4096, 36, 32, 8, 128, 12288, 5e6f, {24, 20, 20, 0}, 262144, 1e-6f, false, 0.0125f, kQwenVocab},
+      // Qwen/Qwen3-VL-32B-*: the 8B vision tower, text 64 x 5120 (64 heads, 8 KV heads), untied.
+      {"32b", 1152, 27, 16, 4304, 16, 2, 2304, {8, 16, 24},
+       5120, 64, 64, 8, 128, 25600, 5e6f, {24, 20, 20, 0}, 262144, 1e-6f, false, 0.011f, kQwenVocab},
   };
   return presets;
 }
@@ -34,6 +44,28 @@ const Preset& preset(const std::string& name) {
   std::string known;
   for (const auto& n : preset_names()) known += (known.empty() ? "" : ", ") + n;
   throw Error("unknown preset '" + name + "' (known: " + known + ")");
+}
+
+Preset with_depth(const Preset& base, int text_layers, int vision_layers) {
+  Preset p = base;
+  if (text_layers < 0 || text_layers > base.t_layers)
+    throw Error("--layers " + std::to_string(text_layers) + ": preset '" + base.name + "' has " +
+                std::to_string(base.t_layers) + " text layers");
+  if (vision_layers < 0 || vision_layers > base.v_layers)
+    throw Error("--vision-layers " + std::to_string(vision_layers) + ": preset '" + base.name + "' has " +
+                std::to_string(base.v_layers) + " vision layers");
+  if (text_layers > 0) p.t_layers = text_layers;
+  if (vision_layers > 0) {
+    p.v_layers = vision_layers;
+    std::vector<int> kept;
+    for (int l : base.v_deepstack)
+      if (l < vision_layers) kept.push_back(l);
+    if (kept.empty())
+      throw Error("--vision-layers " + std::to_string(vision_layers) + ": keeps none of preset '" + base.name +
+                  "' deepstack layers (the first is " + std::to_string(base.v_deepstack.front()) + ")");
+    p.v_deepstack = kept;
+  }
+  return p;
 }
 
 void check_preset(const Preset& p) {

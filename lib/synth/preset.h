@@ -1,5 +1,5 @@
-// Model presets of ck-synth: the dimensions of synth_qwen3vl.py's PRESETS (tiny, small, 2b).
-// 2b = Qwen/Qwen3-VL-2B-Instruct as convert_hf_to_gguf.py writes it.
+// Model presets of ck-synth: the dimensions of synth_qwen3vl.py's PRESETS (tiny, small, 2b) and of the dense
+// published checkpoints (4b, 8b, 32b), as convert_hf_to_gguf.py writes them from Qwen/Qwen3-VL-*-Instruct.
 #pragma once
 #include <string>
 #include <vector>
@@ -25,6 +25,9 @@ struct Preset {
 // The preset called `name`; throws ck::Error naming the known presets otherwise.
 const Preset& preset(const std::string& name);
 std::vector<std::string> preset_names();
+// `base` cut to `text_layers` / `vision_layers` (0 = keep), every width unchanged. Deepstack taps past the cut
+// are dropped (the text file's n_deepstack_layers follows); throws ck::Error if the cut keeps none of them.
+Preset with_depth(const Preset& base, int text_layers, int vision_layers);
 // The same consistency checks as synth_qwen3vl.py check_preset (rope sections, head dims, position grid).
 void check_preset(const Preset& p);
 

@@ -71,7 +71,7 @@ void check_type(DType t, const char* what) {
 }  // namespace
 
 std::vector<Written> generate(const Options& opt) {
-  const Preset& p = preset(opt.preset);
+  const Preset p = with_depth(preset(opt.preset), opt.layers, opt.vision_layers);
   check_preset(p);
   check_type(opt.mmproj_type, "--mmproj-type");
   check_type(opt.text_type, "--text-type");

@@ -25,6 +25,8 @@ struct Options {
   bool write_text = true;
   std::string tokenizer;  // tokenizer.json (needed for the text file)
   int threads = 0;        // 0 = physical cores; the output does not depend on it
+  int layers = 0;         // text decoder depth cut (0 = the preset's)
+  int vision_layers = 0;  // vision encoder depth cut (0 = the preset's)
 };
 
 struct Written {

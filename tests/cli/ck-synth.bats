@@ -143,7 +143,21 @@ expect_bad() {  # expect_bad PATTERN ARGS...
   expect_bad "--against needs --describe" --against "$T/x"
   expect_bad "not expected" --no-such-flag
   expect_bad "seed" --seed banana -o "$T/x"
+  expect_bad "preset '8b' has 27 vision layers" --preset 8b --vision-layers 28 -o "$T/x"
+  expect_bad "keeps none of preset '8b' deepstack layers" --preset 8b --vision-layers 8 -o "$T/x"
+  expect_bad "preset '4b' has 36 text layers" --preset 4b --layers 37 -o "$T/x"
   [ ! -e "$T/x" ]
+}
+
+@test "--preset 8b --vision-layers 9: 8B vision widths, 9 layers, one deepstack tap" {
+  run "$SYNTH" --preset 8b --vision-layers 9 --only mmproj --mmproj-type q8_0 -q -o "$T/v"
+  [ "$status" -eq 0 ]
+  run "$SYNTH" --describe "$T/v/8b-mmproj-q8_0.gguf"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"v.blk.8.attn_qkv.weight"'* ]]
+  [[ "$output" != *'"v.blk.9.'* ]]
+  [[ "$output" == *'"v.deepstack.8.fc1.weight"'* ]]
+  rm -rf "$T/v"
 }
 
 @test "missing or broken tokenizer: exit 2 naming the file, no output file" {

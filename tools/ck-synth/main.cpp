@@ -1,6 +1,7 @@
 // ck-synth — writes a synthetic Qwen3-VL (mmproj, text) GGUF pair with seeded random weights and the exact
 // tensor names / shapes / dtypes / metadata of llama.cpp's converter (docs/SYNTH.md).
-//   ck-synth --preset tiny|small|2b --mmproj-type T --text-type T -o DIR [--seed N] [--only mmproj|text]
+//   ck-synth --preset tiny|small|2b|4b|8b|32b --mmproj-type T --text-type T -o DIR [--seed N]
+//            [--only mmproj|text] [--layers N] [--vision-layers N]
 //   ck-synth --describe FILE [--against FILE]   structure of a GGUF as JSON / its differences to another
 // Exit: 0 ok, 1 structures differ (--against), 2 bad input (one line on stderr).
 #include <CLI/CLI.hpp>
@@ -40,9 +41,9 @@ static int body(int argc, char** argv) {
   std::string preset = "tiny", mmproj_type = "f32", text_type = "f16", out_dir, only = "both", tokenizer;
   std::string describe, against;
   uint64_t seed = 0;
-  int threads = 0;
+  int threads = 0, layers = 0, vision_layers = 0;
   bool quiet = false;
-  app.add_option("--preset", preset, "tiny | small | 2b (Qwen3-VL-2B dimensions)")->capture_default_str();
+  app.add_option("--preset", preset, "tiny | small | 2b | 4b | 8b | 32b (the Qwen3-VL checkpoints' dimensions)")->capture_default_str();
   app.add_option("--mmproj-type", mmproj_type, "f32 | f16 | bf16 | q8_0")->capture_default_str();
   app.add_option("--text-type", text_type, "f32 | f16 | bf16 | q8_0")->capture_default_str();
   app.add_option("-o,--out-dir", out_dir, "output directory (created if missing)");
@@ -51,6 +52,9 @@ static int body(int argc, char** argv) {
   app.add_option("--tokenizer", tokenizer,
                  "Qwen3 tokenizer.json (default: $CK_DEPS_DIR/qwen3-tokenizer/tokenizer.json)");
   app.add_option("--threads", threads, "threads (default: physical cores; output does not depend on it)");
+  app.add_option("--layers", layers, "text decoder layers (cut the preset's depth; widths unchanged)");
+  app.add_option("--vision-layers", vision_layers,
+                 "vision encoder layers (cut the preset's depth; deepstack taps past it are dropped)");
   app.add_flag("-q,--quiet", quiet, "no summary on stdout");
   app.add_option("--describe", describe, "print the structure (ck.synth-structure JSON) of a GGUF and exit");
   app.add_option("--against", against, "with --describe: list differences to this GGUF or structure JSON");
@@ -93,6 +97,8 @@ static int body(int argc, char** argv) {
   opt.seed = seed;
   if (threads < 0) throw ck::Error("--threads must be >= 0");
   opt.threads = threads;
+  opt.layers = layers;
+  opt.vision_layers = vision_layers;
   opt.tokenizer = tokenizer.empty() && opt.write_text ? default_tokenizer() : tokenizer;
 
   for (const auto& w : ck::synth::generate(opt))
