@@ -83,6 +83,10 @@ void check_preset(const Preset& p) {
   need(n * n == p.v_npos, "vision position count must be a square");
   need(p.v_merge == 2, "the clip qwen3vl graph hard-codes a 2x2 merge");
   for (int l : p.v_deepstack) need(l >= 0 && l < p.v_layers, "deepstack layer out of range");
+  // llama.cpp's qwen3vl graph keeps only the output rows in the last layer before its deepstack add:
+  // a text decoder no deeper than the tap count aborts there (ggml_can_repeat).
+  need(p.t_layers > static_cast<int>(p.v_deepstack.size()),
+       "text layers must exceed the deepstack tap count (llama.cpp adds deepstack before the last layer)");
 }
 
 }  // namespace ck::synth

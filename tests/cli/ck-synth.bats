@@ -146,6 +146,7 @@ expect_bad() {  # expect_bad PATTERN ARGS...
   expect_bad "preset '8b' has 27 vision layers" --preset 8b --vision-layers 28 -o "$T/x"
   expect_bad "keeps none of preset '8b' deepstack layers" --preset 8b --vision-layers 8 -o "$T/x"
   expect_bad "preset '4b' has 36 text layers" --preset 4b --layers 37 -o "$T/x"
+  expect_bad "text layers must exceed the deepstack tap count" --preset 8b --layers 3 -o "$T/x"
   [ ! -e "$T/x" ]
 }
 
