@@ -1,0 +1,27 @@
+// What ck-serve needs from a model: run one chat request, streaming text pieces. lib/pipeline provides the
+// real one (tools/ck-serve); tests use a fake. generate() is called from several threads at once, at most
+// --parallel of them concurrently; on_piece returning false (client gone, stop string) stops generation.
+#pragma once
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "serve/protocol.h"
+
+namespace ck::serve {
+
+struct GenerateResult {
+  Usage usage;
+  std::string finish_reason = "stop";  // "stop" | "length"
+  double encode_ms = 0;
+};
+
+class Engine {
+ public:
+  virtual ~Engine() = default;
+  virtual std::string model_id() const = 0;
+  // Throws RequestError for requests the model cannot take (prompt longer than the context, ...).
+  virtual GenerateResult generate(const ChatRequest& req, const std::function<bool(std::string_view)>& on_piece) = 0;
+};
+
+}  // namespace ck::serve
