@@ -159,12 +159,16 @@ Reply call(uint16_t port, http::verb verb, const std::string& target, const std:
   if (!body.empty()) req.set(http::field::content_type, type);
   req.body() = body;
   req.prepare_payload();
-  http::write(s, req);
+  // A server that refuses an oversized body answers and closes while we are still writing (EPIPE/ECONNRESET
+  // here): the reply it sent first is still readable, so a write error is not fatal on its own.
+  beast::error_code wec;
+  http::write(s, req, wec);
   beast::flat_buffer buf;
   http::response_parser<http::string_body> p;
   p.body_limit(1 << 30);
   beast::error_code ec;
   http::read(s, buf, p, ec);
+  if (ec && wec) ec = wec;
   if (ec) return {0, ec.message(), ""};
   auto res = p.release();
   return {int(res.result_int()), res.body(), std::string(res[http::field::content_type].data(), res[http::field::content_type].size())};
