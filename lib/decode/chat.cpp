@@ -94,14 +94,39 @@ std::string user_content(const std::string& prompt, int n_images, bool image_fir
   return image_first ? markers + prompt : prompt + markers;
 }
 
-std::string apply_chat_shell(const ChatContract& c, const std::string& content, const ChatFormats& f,
-                             const std::string& source) {
+namespace {
+const ChatFormat& chat_format(const ChatContract& c, const ChatFormats& f, const std::string& source) {
   const std::string tmpl = c.chat_template.value_or(f.default_template);
   const ChatFormat* cf = f.detect(tmpl);
   if (!cf) ck::fail(source, "chat template not recognised (as llama_chat_apply_template); use --raw");
   if (!cf->supported)
     ck::fail(source, "chat template format '" + cf->name + "' is not implemented by ck-decode; use --raw");
-  return cf->msg_prefix + "user" + cf->msg_role_suffix + content + cf->msg_suffix + cf->generation_prompt;
+  return *cf;
+}
+std::string message_shell(const ChatFormat& cf, const ChatMessage& m) {
+  return cf.msg_prefix + m.role + cf.msg_role_suffix + m.content + cf.msg_suffix;
+}
+}  // namespace
+
+std::string apply_chat_shell(const ChatContract& c, const std::string& content, const ChatFormats& f,
+                             const std::string& source) {
+  return apply_chat_shell(c, {{"user", content}}, true, f, source);
+}
+
+std::string apply_chat_shell(const ChatContract& c, const std::vector<ChatMessage>& messages, bool add_ass,
+                             const ChatFormats& f, const std::string& source) {
+  const ChatFormat& cf = chat_format(c, f, source);
+  std::string s;
+  for (const auto& m : messages) s += message_shell(cf, m);
+  return add_ass ? s + cf.generation_prompt : s;
+}
+
+std::string next_turn_shell(const ChatContract& c, const ChatMessage& message, const ChatFormats& f,
+                            const std::string& source) {
+  const ChatFormat& cf = chat_format(c, f, source);
+  // The earlier conversation's text ends with a message suffix (an assistant reply was appended to the history).
+  const bool nl = !cf.msg_suffix.empty() && cf.msg_suffix.back() == '\n';
+  return (nl ? "\n" : "") + message_shell(cf, message) + cf.generation_prompt;
 }
 
 }  // namespace ck::decode

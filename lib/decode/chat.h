@@ -58,4 +58,17 @@ std::string user_content(const std::string& prompt, int n_images, bool image_fir
 std::string apply_chat_shell(const ChatContract& c, const std::string& content, const ChatFormats& f,
                              const std::string& source);
 
+// llama_chat_apply_template over several messages ({role, content}, e.g. a system message, then the user's).
+struct ChatMessage {
+  std::string role, content;
+};
+std::string apply_chat_shell(const ChatContract& c, const std::vector<ChatMessage>& messages, bool add_ass,
+                             const ChatFormats& f, const std::string& source);
+// A next turn of a chat whose earlier turns are already in the KV cache, as llama-mtmd-cli's chat mode builds it
+// (common_chat_format_single): the formatted conversation with the new message minus the formatted conversation
+// before it, plus a "\n" in front when that earlier text ends with one. For a message-by-message shell (chatml)
+// this is "\n" + the new message's shell + the generation prompt.
+std::string next_turn_shell(const ChatContract& c, const ChatMessage& message, const ChatFormats& f,
+                            const std::string& source);
+
 }  // namespace ck::decode

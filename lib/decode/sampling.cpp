@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <unordered_map>
 #include <vector>
 
 #include "core/error.h"
@@ -38,7 +39,37 @@ void softmax(std::vector<Cand>& c) {
 }
 }  // namespace
 
+bool Sampler::penalties_on() const {
+  return p_.repeat_last_n != 0 &&
+         (p_.repeat_penalty != 1.0f || p_.frequency_penalty != 0.0f || p_.presence_penalty != 0.0f);
+}
+
 int32_t Sampler::sample(std::span<const float> logits) {
+  int32_t id = 0;
+  if (!penalties_on()) {
+    id = pick(logits);
+  } else {
+    // llama_sampler_penalties_apply: each candidate seen `count` times in the window.
+    std::vector<float> l(logits.begin(), logits.end());
+    std::unordered_map<int32_t, int> count;
+    for (int32_t t : history_) ++count[t];
+    for (const auto& [t, n] : count) {
+      if (t < 0 || size_t(t) >= l.size()) continue;
+      float& x = l[size_t(t)];
+      if (x <= 0) x *= p_.repeat_penalty;
+      else x /= p_.repeat_penalty;
+      x -= float(n) * p_.frequency_penalty + float(n > 0) * p_.presence_penalty;
+    }
+    id = pick(l);
+  }
+  if (p_.repeat_last_n != 0) {
+    history_.push_back(id);
+    if (p_.repeat_last_n > 0 && history_.size() > size_t(p_.repeat_last_n)) history_.pop_front();
+  }
+  return id;
+}
+
+int32_t Sampler::pick(std::span<const float> logits) {
   if (p_.temp <= 0.0f) return greedy(logits);
   std::vector<Cand> c(logits.size());
   for (size_t i = 0; i < logits.size(); ++i) c[i] = {int32_t(i), logits[i], 0.0f};

@@ -41,6 +41,15 @@ GenerateResult generate(DecoderBackend& be, const Schedule& s, const std::vector
                         int64_t row_width, Sampler& sampler, const std::vector<int32_t>& stop_ids,
                         const SessionOptions& o, const std::function<void(int32_t)>& on_token) {
   KvCache kv(o.n_ctx);
+  return generate(be, kv, s, images, row_width, sampler, stop_ids, o, [&](int32_t id) {
+    if (on_token) on_token(id);
+    return true;
+  });
+}
+
+GenerateResult generate(DecoderBackend& be, KvCache& kv, const Schedule& s, const std::vector<const float*>& images,
+                        int64_t row_width, Sampler& sampler, const std::vector<int32_t>& stop_ids,
+                        const SessionOptions& o, const std::function<bool(int32_t)>& on_token) {
   GenerateResult r;
   std::span<const float> logits;
   const auto t_prefill = std::chrono::steady_clock::now();
@@ -79,14 +88,20 @@ GenerateResult generate(DecoderBackend& be, const Schedule& s, const std::vector
       r.hit_eog = true;
       break;
     }
-    if (on_token) on_token(tok);
-    if (o.n_predict >= 0 && i + 1 == o.n_predict) break;  // as ref_decode: the last token is not fed back
-    if (kv.used() >= kv.size()) break;                      // context full
+    if (on_token && !on_token(tok)) {
+      r.stopped = true;
+      break;
+    }
+    const bool last = o.n_predict >= 0 && i + 1 == o.n_predict;
+    if (last && !o.feed_last) break;     // as ref_decode: the last token is not fed back
+    if (kv.used() >= kv.size()) break;   // context full
     const UbatchInputs in =
         make_inputs(kv, generation_ubatch(tok, pos++), nullptr, 0, "gen" + std::to_string(i), o.head_dim_v);
     logits = be.run(in);
     ++r.n_decode_passes;
+    if (last) break;
   }
+  r.n_past = pos;
   r.decode_ms = ms_since(t_decode);
   return r;
 }

@@ -43,6 +43,9 @@ struct SessionOptions {
   int64_t head_dim_v = 128;  // only for the FA kernel label
   int32_t n_predict = -1;    // -1: until EOG or the context is full
   bool all_logits = false;   // keep every output row: the prompt's (schedule made with all_outputs) and each step's
+  // Feed the last sampled token back when n_predict is reached (llama-mtmd-cli's generate_response does; ref_decode
+  // and single-turn ck-decode do not). A chat that continues in the same KV cache needs it.
+  bool feed_last = false;
 };
 
 // Inputs of one ubatch; places it in the KV cache.
@@ -62,6 +65,8 @@ struct GenerateResult {
   double prefill_ms = 0;         // every prompt ubatch
   double decode_ms = 0;          // the generation loop: sampling + one forward pass per fed-back token
   int64_t n_decode_passes = 0;   // forward passes during generation (generated tokens fed back)
+  int32_t n_past = 0;            // position after the last token in the KV cache (where a next turn starts)
+  bool stopped = false;          // on_token asked to stop
 };
 
 // on_token(id) is called for each generated non-EOG token (streaming). images[k]: the rows of image k (prefix k;
@@ -69,6 +74,11 @@ struct GenerateResult {
 GenerateResult generate(DecoderBackend& be, const Schedule& s, const std::vector<const float*>& images,
                         int64_t row_width, Sampler& sampler, const std::vector<int32_t>& stop_ids,
                         const SessionOptions& o, const std::function<void(int32_t)>& on_token);
+// The same on a KV cache that may already hold earlier turns (the schedule then starts at their n_past); kv is
+// left holding this turn. on_token returns false to stop generating (e.g. a client went away).
+GenerateResult generate(DecoderBackend& be, KvCache& kv, const Schedule& s, const std::vector<const float*>& images,
+                        int64_t row_width, Sampler& sampler, const std::vector<int32_t>& stop_ids,
+                        const SessionOptions& o, const std::function<bool(int32_t)>& on_token);
 // One image (or none: image_rows null).
 GenerateResult generate(DecoderBackend& be, const Schedule& s, const float* image_rows, int64_t row_width,
                         Sampler& sampler, const std::vector<int32_t>& stop_ids, const SessionOptions& o,

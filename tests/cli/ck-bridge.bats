@@ -24,8 +24,9 @@ setup() {
 bridge() { "$BR" --mmproj "$MM" --model "$TX" --image "$IMG" -p "Describe the image." -n 6 -t 1 "$@"; }
 
 @test "a run prints text and writes a report with every documented key; the second run is cached" {
-  run -0 bridge --cache-dir "$CACHE" --report r1.json
+  run -0 --separate-stderr bridge --cache-dir "$CACHE" --report r1.json
   [ -n "$output" ]
+  [[ "$stderr" == *"ck-bridge: 1 image(s), prompt"* ]]
   jq -e '.format == "ck.bridge_report" and .version == 2 and .status == "ok"' r1.json
   jq -e 'has("tool") and has("mode") and has("threads") and has("isa") and has("inputs") and has("artifacts")
          and has("contracts") and has("prefix") and has("prompt") and has("output") and has("timings_ms")
@@ -46,9 +47,13 @@ bridge() { "$BR" --mmproj "$MM" --model "$TX" --image "$IMG" -p "Describe the im
   jq -e '.token_counts.decode == .output.n_generated' r1.json
   jq -e '.threads == 1 and .mode == "strict" and (.isa | length) > 0' r1.json
   jq -e '.artifacts.cached == false and .artifacts.model.cached.convert == false' r1.json
+  jq -e '.artifacts.model.source_sha256_cached == false and .tool.stages == "in-process"' r1.json
   [ "$(jq -r .output.text r1.json)" = "$output" ]
   run -0 bridge --cache-dir "$CACHE" --report r2.json
   jq -e '.artifacts.cached == true and .artifacts.mmproj.all_cached and .artifacts.model.all_cached' r2.json
+  # The second run found both GGUFs' sha256 by size + mtime + inode (no hashing).
+  jq -e '.artifacts.mmproj.source_sha256_cached and .artifacts.model.source_sha256_cached' r2.json
+  [ "$(jq -r .inputs.model.sha256 r1.json)" = "$(jq -r .inputs.model.sha256 r2.json)" ]
   jq -e '.timings_ms.convert == 0 and .timings_ms.lower == 0 and .timings_ms.layout == 0' r2.json
   # Same inputs, same greedy answer.
   [ "$(jq -c .output.token_ids r1.json)" = "$(jq -c .output.token_ids r2.json)" ]

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "core/error.h"
-#include "runtime/inputs.h"
+#include "pipeline/inputs.h"
 #include "runtime/kernel_table.h"
 #include "runtime/program.h"
 
@@ -16,7 +16,7 @@ using ck::runtime::View;
 
 TEST(RuntimePositions, MergeWindowOrderAsClip) {
   // 4 x 2 patches, merge 2: windows (0,0) then (2,0); inside each dy, dx.
-  const auto p = ck::runtime::vision_positions(4, 2, 2);
+  const auto p = ck::pipeline::vision_positions(4, 2, 2);
   const int n = 8;
   ASSERT_EQ(p.size(), size_t(4 * n));
   const int y[] = {0, 0, 1, 1, 0, 0, 1, 1};

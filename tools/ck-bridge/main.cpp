@@ -1,15 +1,16 @@
-// ck-bridge: the whole pipeline in one command, with a report.
+// ck-bridge: the whole pipeline in one process (lib/pipeline), with a report.
 //   ck-bridge --mmproj M.gguf --model T.gguf --image IMG [--image IMG2 ...] -p PROMPT [-n N] [-t N]
-//             [--cache-dir DIR] [--no-cache] [--stop-after convert|lower|layout|encode] [--report FILE]
-//             [--work-dir DIR] [--image-min-tokens N] [--image-max-tokens N]
+//             [--system TEXT] [-f FILE] [--temp T --top-k K --top-p P --min-p P --seed S --repeat-penalty R]
+//             [--cache-dir DIR] [--no-cache] [--stop-after convert|lower|layout|encode] [--report FILE] [--json]
+//             [--work-dir DIR] [--image-min-tokens N] [--image-max-tokens N] [-q]
 //   ck-bridge --model T.gguf --start-from prefix --prefix P.bin [--prefix P2.bin ...] -p PROMPT ...
-// Cut points (as IREE's compile phases): --stop-after ends after a phase; with --work-dir the artifacts of the run
-// (prefix.K.bin, decode outputs) stay there, and --start-from prefix continues from such prefixes (no mmproj).
-// Several images: each --image is encoded on its own (ck-encode) and goes to the next <__media__> marker of the
-// prompt, in order (as llama-mtmd-cli); a prompt without markers gets one per image after the text.
-// convert -> lower -> layout for both GGUFs (cached by GGUF sha256 + templates sha256 + stage tool hashes + mode),
-// then ck-encode and ck-decode; the answer goes to stdout, bridge_report.json (docs/formats/bridge_report.md) to
-// --report. Stages run as subprocesses of the tools next to this executable (tools/ck-bridge/stages.h).
+//   ck-bridge --mmproj M.gguf --model T.gguf -i [--image IMG]       chat: /image PATH, /reset, /quit
+// The answer streams to stdout as it is generated; statistics (and, on a terminal, progress) go to stderr.
+// Plans: convert -> lower -> layout for both GGUFs (pipeline/compile.h), cached (pipeline/plan_cache.h) by the
+// GGUF's sha256 (remembered by size + mtime + inode), the templates, this executable and the mode. Then the Encoder
+// per image and the Decoder, in this process. bridge_report.json (docs/formats/bridge_report.md) is filled from
+// their results. Cut points (as IREE's compile phases): --stop-after ends after a phase; --work-dir keeps the
+// prefixes (prefix.K.bin); --start-from prefix continues from such prefixes (no mmproj).
 // Bad input (missing file, GGUFs in the wrong role, a mmproj whose projection width is not the model's input width)
 // -> one line on stderr, exit 2.
 #include <unistd.h>
@@ -19,50 +20,36 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
+#include <iostream>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "bridge/prefix.h"
 #include "bridge/report.h"
 #include "core/error.h"
+#include "core/mapped_file.h"
 #include "core/sha256.h"
 #include "core/thread_pool.h"
+#include "decode/sampling.h"
 #include "kernels/isa.h"
-#include "stages.h"
+#include "pipeline/compile.h"
+#include "pipeline/decoder.h"
+#include "pipeline/decoder_backend.h"
+#include "pipeline/encoder.h"
+#include "pipeline/plan_cache.h"
 
 namespace {
 
 namespace fs = std::filesystem;
+namespace pl = ck::pipeline;
 using json = nlohmann::ordered_json;
-using ck::bridge_tool::check_stage;
-using ck::bridge_tool::run_stage;
 
-constexpr const char* kVersion = "0.2.0";
-const char* const kPlanTools[] = {"ck-convert", "ck-lower", "ck-layout"};
-
-std::string read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) ck::fail(path, "cannot open");
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-json read_json(const std::string& path) {
-  try {
-    return json::parse(read_file(path));
-  } catch (const json::exception& e) {
-    ck::fail(path, std::string("not JSON: ") + e.what());
-  }
-}
-
-std::string sha256_str(const std::string& s) {
-  return ck::sha256_hex({reinterpret_cast<const uint8_t*>(s.data()), s.size()});
-}
+constexpr const char* kVersion = "0.3.0";
 
 void require_file(const std::string& path, const std::string& what) {
   std::error_code ec;
@@ -73,6 +60,10 @@ std::string templates_dir(const std::string& flag) {
   if (!flag.empty()) return flag;
   if (const char* env = std::getenv("CK_TEMPLATES"); env != nullptr && *env != '\0') return env;
   return CK_DEFAULT_TEMPLATES_DIR;
+}
+
+std::string sha256_str(const std::string& s) {
+  return ck::sha256_hex({reinterpret_cast<const uint8_t*>(s.data()), s.size()});
 }
 
 // sha256 over every template file (name + bytes, sorted by name): any template change invalidates the cache.
@@ -88,75 +79,26 @@ std::string templates_sha(const std::string& dir) {
   return sha256_str(acc);
 }
 
-std::string default_cache_root() {
-  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/ck";
-  if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.cache/ck";
-  throw ck::Error("no cache directory: set XDG_CACHE_HOME or HOME, or pass --cache-dir / --no-cache");
-}
-
-// One GGUF's plan: convert -> lower -> layout into `dir`, each stage skipped when its output is already there.
-// Every stage's output appears atomically (the tools write temp+rename; ck-layout's directory is renamed here),
-// so a present file is a complete one.
-struct Planned {
-  std::string role, gguf, sha256, key, dir;
-  json manifest;
-  json cached = json::object();
-};
-
-void plan_model(Planned& p, const std::string& bin, const std::string& tdir, const std::string& mode,
-                const std::string& stop_after, double t[3]) {
-  fs::create_directories(p.dir);
-  const std::string manifest = p.dir + "/manifest.json", ir1 = p.dir + "/ir1.json", plan = p.dir + "/plan";
-  if (p.cached.contains("convert")) {
-    // converted earlier in this run (both GGUFs are converted before the pair check)
-  } else if (fs::exists(manifest)) {
-    p.cached["convert"] = true;
-  } else {
-    auto r = run_stage(bin, "ck-convert", {p.gguf, "-o", p.dir + "/weights.bump", "--manifest", manifest,
-                                           "--templates", tdir}, "");
-    check_stage("ck-convert", r);
-    p.cached["convert"] = false;
-    t[0] += r.ms;
-  }
-  p.manifest = read_json(manifest);
-  if (stop_after == "convert") return;
-  if (fs::exists(ir1)) {
-    p.cached["lower"] = true;
-  } else {
-    auto r = run_stage(bin, "ck-lower", {manifest, "-o", ir1, "--templates", tdir, "--mode", mode}, "");
-    check_stage("ck-lower", r);
-    p.cached["lower"] = false;
-    t[1] += r.ms;
-  }
-  if (stop_after == "lower") return;
-  if (fs::exists(plan + "/call.json")) {
-    p.cached["layout"] = true;
-  } else {
-    const std::string tmp = plan + ".tmp." + std::to_string(getpid());
-    fs::remove_all(tmp);
-    auto r = run_stage(bin, "ck-layout", {ir1, "-o", tmp}, "");
-    if (r.exit_code != 0) fs::remove_all(tmp);
-    check_stage("ck-layout", r);
-    fs::remove_all(plan);
-    fs::rename(tmp, plan);
-    p.cached["layout"] = false;
-    t[2] += r.ms;
-  }
+std::string self_exe() {
+  std::error_code ec;
+  const auto exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) throw ck::Error("ck-bridge: cannot locate its own executable (/proc/self/exe)");
+  return exe.string();
 }
 
 // A GGUF in the wrong role, or a pair whose widths differ: checked on the manifests, before anything runs on them.
-void check_pair(const Planned& enc, const Planned& dec) {
-  if (!enc.manifest.contains("preprocess"))
-    ck::fail(enc.gguf, "is not a vision projector (its template has no preprocess contract); pass it as --model?");
-  if (!dec.manifest.contains("chat"))
-    ck::fail(dec.gguf, "is not a text model (its template has no chat contract); pass it as --mmproj?");
-  const json& ec = enc.manifest.value("config", json::object());
-  const json& dc = dec.manifest.value("config", json::object());
-  if (!ec.contains("n_mmproj_embd") || !dc.contains("n_embd_inp")) return;  // nothing to compare: ck-decode checks
+void check_pair(const std::string& mmproj, const json& em, const std::string& model, const json& dm) {
+  if (!em.contains("preprocess"))
+    ck::fail(mmproj, "is not a vision projector (its template has no preprocess contract); pass it as --model?");
+  if (!dm.contains("chat"))
+    ck::fail(model, "is not a text model (its template has no chat contract); pass it as --mmproj?");
+  const json& ec = em.value("config", json::object());
+  const json& dc = dm.value("config", json::object());
+  if (!ec.contains("n_mmproj_embd") || !dc.contains("n_embd_inp")) return;  // nothing to compare: the Decoder checks
   const int64_t proj = ec["n_mmproj_embd"].get<int64_t>(), inp = dc["n_embd_inp"].get<int64_t>();
   if (proj == inp) return;
   const auto n_embd = dc.value("n_embd", int64_t(0)), n_ds = dc.value("n_deepstack_layers", int64_t(0));
-  throw ck::Error(enc.gguf + " and " + dec.gguf + " are not a pair: the projector's output width is " +
+  throw ck::Error(mmproj + " and " + model + " are not a pair: the projector's output width is " +
                   std::to_string(proj) + " but the text model expects n_embd*(1+n_deepstack) = " +
                   std::to_string(n_embd) + "*(1+" + std::to_string(n_ds) + ") = " + std::to_string(inp));
 }
@@ -165,34 +107,48 @@ json file_info(const std::string& path, const std::string& sha) {
   return {{"file", fs::path(path).filename().string()}, {"bytes", fs::file_size(path)}, {"sha256", sha}};
 }
 
-std::vector<int64_t> read_ids(const std::string& path) {
-  std::vector<int64_t> ids;
-  std::istringstream in(read_file(path));
-  for (int64_t v; in >> v;) ids.push_back(v);
-  return ids;
-}
-
-// One bridge_report "prefix" entry from `ck-encode --info` JSON of image k's prefix (`source` names it).
-json prefix_entry(size_t k, const std::string& source, const json& info) {
+// One bridge_report "prefix" entry.
+json prefix_entry(size_t k, const std::string& source, const ck::bridge::PrefixInfo& i) {
   return {{"image", k},
           {"file", fs::path(source).filename().string()},
-          {"rows", info["rows"]},
-          {"row_width", info["row_width"]},
-          {"n_embd", info["n_embd"]},
-          {"n_deepstack", info["n_deepstack"]},
-          {"grid", info["grid"]},
-          {"data_bytes", info["data_bytes"]}};
+          {"rows", i.rows},
+          {"row_width", i.row_width},
+          {"n_embd", i.n_embd},
+          {"n_deepstack", i.n_deepstack},
+          {"grid", {i.grid_nx, i.grid_ny}},
+          {"data_bytes", i.rows * i.row_width * 4}};
 }
 
+const char* stop_reason(const ck::decode::GenerateResult& r, int n_predict) {
+  if (r.hit_eog) return "end_of_generation";
+  if (r.stopped) return "stopped";
+  if (n_predict >= 0 && int64_t(r.tokens.size()) == n_predict) return "n_predict";
+  return "context_full";
+}
+
+// Progress on stderr: only for a terminal and without -q.
+struct Progress {
+  bool on = false;
+  void line(const std::string& s) const {
+    if (on) std::fprintf(stderr, "\rck-bridge: %s\x1b[K", s.c_str());
+  }
+  void done() const {
+    if (on) std::fprintf(stderr, "\r\x1b[K");
+  }
+};
+
 int body(int argc, char** argv) {
-  CLI::App app{"ck-bridge: image + prompt -> text through the whole ck pipeline, with a report"};
-  std::string mmproj, model, prompt, cache_dir, stop_after, report_path = "bridge_report.json", tflag;
+  CLI::App app{"ck-bridge: image + prompt -> text through the whole ck pipeline (in process), with a report"};
+  std::string mmproj, model, prompt, prompt_file, system_prompt, cache_dir, stop_after,
+      report_path = "bridge_report.json", tflag;
   std::vector<std::string> images;
   std::string mode = "strict";
   int n_predict = 128, threads = 0, min_tokens = 0, max_tokens = 0;
-  bool no_cache = false;
+  bool no_cache = false, json_stdout = false, quiet = false, interactive = false;
   std::string start_from, work_dir;
   std::vector<std::string> prefix_files;
+  ck::decode::SamplingParams sp;
+  pl::DecoderOptions dopt;
   app.add_option("--mmproj", mmproj, "vision projector GGUF (not with --start-from prefix)");
   app.add_option("--model", model, "text model GGUF")->required();
   app.add_option("--image", images, "input image (PNG, JPEG, ...); repeat for several images (marker order)")
@@ -201,20 +157,38 @@ int body(int argc, char** argv) {
       ->check(CLI::IsMember({"prefix"}));
   app.add_option("--prefix", prefix_files, "with --start-from prefix: a ck-encode prefix; repeat per image")
       ->allow_extra_args(false);
-  app.add_option("--work-dir", work_dir, "keep this run's artifacts (prefix.K.bin, decode outputs) in DIR");
+  app.add_option("--work-dir", work_dir, "keep this run's prefixes (prefix.K.bin) in DIR");
   app.add_option("--image-min-tokens", min_tokens, "override the model's minimum image tokens (llama.cpp option)")
       ->check(CLI::PositiveNumber);
   app.add_option("--image-max-tokens", max_tokens, "override the model's maximum image tokens (llama.cpp option)")
       ->check(CLI::PositiveNumber);
-  app.add_option("-p,--prompt", prompt, "user prompt")->required();
+  app.add_option("-p,--prompt", prompt, "user prompt");
+  app.add_option("-f,--file", prompt_file, "read the user prompt from FILE (- = stdin)");
+  app.add_option("--system", system_prompt, "a system message before the user's");
   app.add_option("-n,--n-predict", n_predict, "tokens to generate (-1: until end of generation)");
   app.add_option("-t,--threads", threads, "threads (default: physical cores)")->check(CLI::NonNegativeNumber);
+  app.add_option("--temp", sp.temp, "temperature (<= 0: greedy, the default and the parity mode)");
+  app.add_option("--top-k", sp.top_k, "top-k (<= 0: off)");
+  app.add_option("--top-p", sp.top_p, "top-p (>= 1: off)");
+  app.add_option("--min-p", sp.min_p, "min-p (<= 0: off)");
+  app.add_option("--seed", sp.seed, "sampling seed (default: random)");
+  app.add_option("--repeat-penalty", sp.repeat_penalty, "penalise repeats of the last --repeat-last-n tokens (1: off)");
+  app.add_option("--repeat-last-n", sp.repeat_last_n, "tokens the repeat penalty looks back at (0: off, -1: all)")
+      ->check(CLI::Range(-1, 1 << 30));
+  app.add_option("--ctx-size", dopt.ctx_size, "KV cache size in tokens (at most the planned size)");
+  app.add_option("--n-batch", dopt.n_batch, "logical batch (llama_decode call) size")->check(CLI::PositiveNumber);
+  app.add_option("--n-ubatch", dopt.n_ubatch, "physical batch size (at most the planned n_tokens)")
+      ->check(CLI::PositiveNumber);
   app.add_option("--cache-dir", cache_dir, "plan cache (default ${XDG_CACHE_HOME:-$HOME/.cache}/ck)");
   app.add_flag("--no-cache", no_cache, "plan into a temporary directory, removed at exit");
   app.add_option("--stop-after", stop_after, "stop after this phase")
       ->check(CLI::IsMember({"convert", "lower", "layout", "encode"}));
   app.add_option("--report", report_path, "write bridge_report.json here");
-  app.add_option("--mode", mode, "numerics mode for ck-lower: strict | fast")->check(CLI::IsMember({"strict", "fast"}));
+  app.add_flag("--json", json_stdout, "print the report on stdout instead of the answer (still written to --report)");
+  app.add_flag("-q,--quiet", quiet, "no statistics or progress on stderr (errors only)");
+  app.add_flag("-i,--interactive", interactive,
+               "chat on stdin: a line is a message; /image PATH attaches an image to the next one, /reset, /quit");
+  app.add_option("--mode", mode, "numerics mode: strict")->check(CLI::IsMember({"strict"}));
   app.add_option("--templates", tflag, "templates directory (default $CK_TEMPLATES, else the source tree's)");
   try {
     app.parse(argc, argv);
@@ -224,7 +198,17 @@ int body(int argc, char** argv) {
     throw ck::Error(std::string(e.what()) + " (see ck-bridge --help)");
   }
   const bool from_prefix = start_from == "prefix";
-  if (from_prefix) {
+  if (!prompt.empty() && !prompt_file.empty()) throw ck::Error("give the prompt with -p or -f, not both");
+  if (!prompt_file.empty()) {
+    if (prompt_file != "-") require_file(prompt_file, "prompt");
+    prompt = ck::read_text_file(prompt_file);
+  }
+  if (interactive) {
+    if (!stop_after.empty() || from_prefix) throw ck::Error("-i/--interactive runs the whole pipeline: no --stop-after / --start-from");
+    if (json_stdout) throw ck::Error("-i/--interactive prints the answers: not with --json");
+    if (mmproj.empty()) throw ck::Error("--mmproj is required");
+    require_file(mmproj, "mmproj GGUF");
+  } else if (from_prefix) {
     if (prefix_files.empty()) throw ck::Error("--start-from prefix needs at least one --prefix FILE");
     if (!images.empty() || !mmproj.empty())
       throw ck::Error("--start-from prefix decodes given prefixes: --image/--mmproj do not apply");
@@ -235,60 +219,63 @@ int body(int argc, char** argv) {
     if (images.empty()) throw ck::Error("--image is required (or --start-from prefix)");
     require_file(mmproj, "mmproj GGUF");
   }
+  if (!interactive && prompt.empty() && prompt_file.empty())
+    throw ck::Error("no prompt: give -p TEXT or -f FILE (or -i for a chat)");
   require_file(model, "model GGUF");
   for (const auto& image : images) require_file(image, "image");
   for (const auto& prefix : prefix_files) require_file(prefix, "prefix");
   if (threads == 0) threads = ck::ThreadPool::physical_cores();
+  const Progress progress{!quiet && isatty(STDERR_FILENO) != 0};
 
-  const std::string bin = ck::bridge_tool::self_bin_dir();
   const std::string tdir = templates_dir(tflag);
   const auto t_start = std::chrono::steady_clock::now();
 
-  // Work directory: the prefix and decode outputs of this run (always temporary); with --no-cache the plans too.
-  const std::string wtmpl = (fs::temp_directory_path() / "ck-bridge.XXXXXX").string();
-  std::vector<char> wbuf(wtmpl.begin(), wtmpl.end());
-  wbuf.push_back('\0');
-  if (!mkdtemp(wbuf.data())) throw ck::Error("cannot create a work directory in $TMPDIR");
-  const std::string tmp_work = wbuf.data();
+  // --no-cache: plans (and the cache's source records) in a temporary directory removed at exit.
+  std::string tmp_plans;
   struct Cleanup {
-    std::string dir;
+    std::string* dir;
     ~Cleanup() {
       std::error_code ec;
-      fs::remove_all(dir, ec);
+      if (!dir->empty()) fs::remove_all(*dir, ec);
     }
-  } cleanup{tmp_work};
-  std::string work = tmp_work;
+  } cleanup{&tmp_plans};
+  if (no_cache) {
+    const std::string t = (fs::temp_directory_path() / "ck-bridge.XXXXXX").string();
+    std::vector<char> buf(t.begin(), t.end());
+    buf.push_back('\0');
+    if (!mkdtemp(buf.data())) throw ck::Error("cannot create a work directory in $TMPDIR");
+    tmp_plans = buf.data();
+  }
   if (!work_dir.empty()) {
     std::error_code ec;
     fs::create_directories(work_dir, ec);
     if (ec || !fs::is_directory(work_dir)) ck::fail(work_dir, "cannot create the work directory");
-    work = work_dir;
   }
+  pl::PlanCache cache(no_cache ? tmp_plans : (cache_dir.empty() ? pl::default_cache_root() : cache_dir));
 
   ck::bridge::Report rep;
-  rep["tool"] = {{"name", "ck-bridge"}, {"version", kVersion}, {"stages", "subprocess"}};
+  rep["tool"] = {{"name", "ck-bridge"}, {"version", kVersion}, {"stages", "in-process"}};
   rep["mode"] = mode;
   rep["threads"] = threads;
   rep["isa"] = ck::kernels::isa_name(ck::kernels::active_isa());
 
-  // Cache key: GGUF bytes + every template + the plan tools' binaries + mode + this tool's version.
+  // Cache key: GGUF bytes + every template + this executable (the compile code is linked in) + mode + version.
   const std::string tsha = templates_sha(tdir);
-  std::string tools_acc;
-  json tools = json::object();
-  for (const char* t : kPlanTools) {
-    const std::string h = ck::sha256_file_hex(bin + "/" + t);
-    tools[t] = h;
-    tools_acc += h;
-  }
-  const std::string cache_root = no_cache ? work + "/plans" : (cache_dir.empty() ? default_cache_root() : cache_dir);
-  Planned enc, dec;
-  enc.role = "mmproj", enc.gguf = mmproj;
-  dec.role = "model", dec.gguf = model;
+  const std::string exe_sha = cache.file_sha256(self_exe()).sha256;
+  struct Planned {
+    std::string gguf, sha256, key, dir;
+    bool sha_cached = false;
+    pl::CompileResult c;
+  } enc, dec;
+  enc.gguf = mmproj;
+  dec.gguf = model;
   for (Planned* p : {&enc, &dec}) {
     if (from_prefix && p == &enc) continue;
-    p->sha256 = ck::sha256_file_hex(p->gguf);
-    p->key = sha256_str(p->sha256 + tsha + tools_acc + mode + kVersion);
-    p->dir = cache_root + "/" + p->key.substr(0, 32);
+    const pl::FileHash h = cache.file_sha256(p->gguf);
+    p->sha256 = h.sha256;
+    p->sha_cached = h.cached;
+    p->key = sha256_str(p->sha256 + tsha + exe_sha + mode + kVersion);
+    p->dir = cache.plan_dir(p->key);
   }
   json jimages = json::array();
   for (const auto& image : images) jimages.push_back(file_info(image, ck::sha256_file_hex(image)));
@@ -302,68 +289,106 @@ int body(int argc, char** argv) {
                    {"image_tokens", {{"min", min_tokens > 0 ? json(min_tokens) : json()},
                                      {"max", max_tokens > 0 ? json(max_tokens) : json()}}},
                    {"prompt", prompt},
+                   {"system", system_prompt.empty() ? json() : json(system_prompt)},
+                   {"sampling", {{"temp", sp.temp}, {"top_k", sp.top_k}, {"top_p", sp.top_p}, {"min_p", sp.min_p},
+                                 {"seed", sp.seed == 0xFFFFFFFFu ? json() : json(sp.seed)},
+                                 {"repeat_penalty", sp.repeat_penalty}, {"repeat_last_n", sp.repeat_last_n}}},
                    {"templates_sha256", tsha},
-                   {"stage_tools_sha256", tools}};
+                   {"stage_tools_sha256", {{"ck-bridge", exe_sha}}}};
 
-  double t[3] = {0, 0, 0};
   // Convert both first so a mismatched pair is reported before any lowering.
-  if (!from_prefix) plan_model(enc, bin, tdir, mode, "convert", t);
-  plan_model(dec, bin, tdir, mode, "convert", t);
-  if (!from_prefix) check_pair(enc, dec);  // from a prefix, ck-decode checks the row width against the model
+  const auto compile = [&](Planned& p, const std::string& stop) {
+    pl::CompileOptions co;
+    co.templates_dir = tdir;
+    co.mode = mode;
+    co.stop_after = stop;
+    const bool converting = !fs::exists(p.dir + "/manifest.json");
+    if (converting) progress.line("converting " + fs::path(p.gguf).filename().string() + " ...");
+    pl::CompileResult r = pl::compile(p.gguf, p.dir, co);
+    progress.done();
+    // Timings and cache flags over both calls (the "convert" one and the rest).
+    for (const auto& [k, v] : p.c.cached.items()) r.cached[k] = v;
+    r.convert_ms += p.c.convert_ms;
+    p.c = std::move(r);
+  };
+  if (!from_prefix) compile(enc, "convert");
+  compile(dec, "convert");
+  if (!from_prefix) check_pair(mmproj, enc.c.manifest, model, dec.c.manifest);
   if (stop_after != "convert") {
-    if (!from_prefix) plan_model(enc, bin, tdir, mode, stop_after, t);
-    plan_model(dec, bin, tdir, mode, stop_after, t);
+    if (!from_prefix) compile(enc, stop_after);
+    compile(dec, stop_after);
   }
   auto plan_json = [&](const Planned& p) {
-    bool all = true;
-    for (const auto& [k, v] : p.cached.items()) all = all && v.get<bool>();
+    const json& m = p.c.manifest;
     return json{{"cache_key", p.key},
-                {"template", p.manifest.value("template", json())},
-                {"arch", p.manifest.value("arch", json())},
-                {"bump_sha256", p.manifest.contains("bump") ? p.manifest["bump"].value("sha256", json()) : json()},
-                {"cached", p.cached},
-                {"all_cached", all}};
+                {"template", m.value("template", json())},
+                {"arch", m.value("arch", json())},
+                {"bump_sha256", m.contains("bump") ? m["bump"].value("sha256", json()) : json()},
+                {"cached", p.c.cached},
+                {"all_cached", p.c.all_cached()},
+                {"source_sha256_cached", p.sha_cached}};
   };
-  const bool all_cached =
-      (from_prefix || plan_json(enc)["all_cached"].get<bool>()) && plan_json(dec)["all_cached"].get<bool>();
+  const bool all_cached = (from_prefix || enc.c.all_cached()) && dec.c.all_cached();
   rep["artifacts"] = {{"cache", no_cache ? json("disabled") : json("enabled")},
                       {"cached", all_cached},
                       {"mmproj", from_prefix ? json() : plan_json(enc)},
                       {"model", plan_json(dec)},
                       {"work_dir", work_dir.empty() ? json() : json(work_dir)}};
-  rep["contracts"] = {{"preprocess", from_prefix ? json() : enc.manifest.value("preprocess", json())},
+  rep["contracts"] = {{"preprocess", from_prefix ? json() : enc.c.manifest.value("preprocess", json())},
                       {"bridge", nullptr},
-                      {"chat", dec.manifest.value("chat", json())}};
-  rep.set_timing("convert", t[0]);
-  rep.set_timing("lower", t[1]);
-  rep.set_timing("layout", t[2]);
+                      {"chat", dec.c.manifest.value("chat", json())}};
+  rep.set_timing("convert", enc.c.convert_ms + dec.c.convert_ms);
+  rep.set_timing("lower", enc.c.lower_ms + dec.c.lower_ms);
+  rep.set_timing("layout", enc.c.layout_ms + dec.c.layout_ms);
 
   auto finish = [&](const std::string& status) {
     rep["status"] = status;
     rep["timings_ms"]["total"] =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t_start).count();
     rep.write(report_path);
+    if (json_stdout) std::printf("%s\n", rep.doc().dump(2).c_str());
     return 0;
   };
   if (stop_after == "convert" || stop_after == "lower" || stop_after == "layout")
     return finish("stopped_after_" + stop_after);
 
-  // Encode: one ck-encode per image, in order (or the given prefixes with --start-from prefix).
-  std::vector<std::string> prefixes;
+  // Encode: every image on one Encoder (or the given prefixes with --start-from prefix).
+  std::unique_ptr<pl::Encoder> encoder;
+  pl::EncodeOptions eo;
+  eo.min_tokens = min_tokens;
+  eo.max_tokens = max_tokens;
+  int last_layer = -2;
+  if (progress.on)
+    eo.progress = [&](const ck::runtime::Call& c, size_t done, size_t total) {
+      if (c.layer != last_layer || done == total) {
+        last_layer = c.layer;
+        progress.line("encoding: " + (c.layer >= 0 ? "layer " + std::to_string(c.layer) : std::string("")) +
+                      " (call " + std::to_string(done) + "/" + std::to_string(total) + ")");
+      }
+    };
+  const auto encode_file = [&](const std::string& path) {
+    if (!encoder) encoder = std::make_unique<pl::Encoder>(enc.c.plan_dir, threads);
+    const ck::MappedFile f(path);
+    auto e = encoder->encode_cached(f.bytes(), path, eo);
+    progress.done();
+    return e;
+  };
+  std::vector<std::shared_ptr<const pl::EncodedImage>> encoded;
+  std::vector<ck::bridge::Prefix> opened;
+  std::vector<pl::PrefixRef> refs;
   if (from_prefix) {
     json jprefix = json::array();
     int64_t rows = 0;
+    opened.reserve(prefix_files.size());
     for (size_t k = 0; k < prefix_files.size(); ++k) {
-      const std::string info_json = work + "/info." + std::to_string(k) + ".json";
-      auto info = run_stage(bin, "ck-encode", {"--info", prefix_files[k]}, info_json);
-      check_stage("ck-encode --info", info);
-      const json i = read_json(info_json);
-      rows += i["rows"].get<int64_t>();
-      if (k == 0) rep["contracts"]["bridge"] = i["meta"].value("bridge", json());
+      opened.push_back(ck::bridge::Prefix::open(prefix_files[k]));
+      const auto& i = opened.back().info();
+      rows += int64_t(i.rows);
+      if (k == 0) rep["contracts"]["bridge"] = i.meta.value("bridge", json());
       json entry = prefix_entry(k, prefix_files[k], i);
-      entry["preprocess"] = i["meta"].value("preprocess", json());
+      entry["preprocess"] = i.meta.value("preprocess", json());
       jprefix.push_back(entry);
-      prefixes.push_back(prefix_files[k]);
+      refs.push_back({i, opened.back().rows(), prefix_files[k]});
     }
     rep["prefix"] = jprefix;
     rep["token_counts"] = {{"encode", rows}, {"prefill", nullptr}, {"decode", nullptr}};
@@ -373,31 +398,24 @@ int body(int argc, char** argv) {
     double pre_ms = 0, enc_ms = 0;
     int64_t enc_tokens = 0;
     for (size_t k = 0; k < images.size(); ++k) {
-      const std::string tag = std::to_string(k);
-      const std::string prefix = work + "/prefix." + tag + ".bin", enc_json = work + "/encode." + tag + ".json",
-                        info_json = work + "/info." + tag + ".json";
-      std::vector<std::string> eargs = {"-m", enc.dir + "/plan", images[k], "-o", prefix, "--json", enc_json,
-                                        "-t", std::to_string(threads)};
-      if (min_tokens > 0) eargs.insert(eargs.end(), {"--image-min-tokens", std::to_string(min_tokens)});
-      if (max_tokens > 0) eargs.insert(eargs.end(), {"--image-max-tokens", std::to_string(max_tokens)});
-      auto r = run_stage(bin, "ck-encode", eargs, "");
-      check_stage("ck-encode", r);
-      auto info = run_stage(bin, "ck-encode", {"--info", prefix}, info_json);
-      check_stage("ck-encode --info", info);
-      const json e = read_json(enc_json), i = read_json(info_json);
-      pre_ms += e.value("preprocess_ms", 0.0);
-      enc_ms += e.value("encode_ms", 0.0);
-      enc_tokens += i["rows"].get<int64_t>();
-      if (k == 0) rep["contracts"]["bridge"] = i["meta"].value("bridge", json());
-      json entry = prefix_entry(k, images[k], i);
-      entry["image_size"] = {e["source"]["width"], e["source"]["height"]};
-      entry["preprocessed_size"] = {e["preprocessed"]["width"], e["preprocessed"]["height"]};
-      entry["timings_ms"] = {{"preprocess", e.value("preprocess_ms", 0.0)}, {"encode", e.value("encode_ms", 0.0)}};
-      entry["tokens_per_s"] = e.value("tokens_per_s", 0.0);
+      auto e = encode_file(images[k]);
+      pre_ms += e->preprocess_ms;
+      enc_ms += e->encode_ms;
+      enc_tokens += int64_t(e->info.rows);
+      if (k == 0) rep["contracts"]["bridge"] = e->info.meta.value("bridge", json());
+      json entry = prefix_entry(k, images[k], e->info);
+      entry["image_size"] = {e->source_width, e->source_height};
+      entry["preprocessed_size"] = {e->pre_width, e->pre_height};
+      entry["timings_ms"] = {{"preprocess", e->preprocess_ms}, {"encode", e->encode_ms}};
+      entry["tokens_per_s"] = e->encode_ms > 0 ? double(e->info.rows) * 1000.0 / e->encode_ms : 0.0;
+      entry["cached"] = e->cached;
       jprefix.push_back(entry);
-      prefixes.push_back(prefix);
+      if (!work_dir.empty())
+        ck::bridge::write_prefix_file(work_dir + "/prefix." + std::to_string(k) + ".bin", e->info, e->rows);
+      encoded.push_back(e);
     }
-    rep["prefix"] = jprefix;
+    for (size_t k = 0; k < encoded.size(); ++k) refs.push_back({encoded[k]->info, encoded[k]->rows, images[k]});
+    rep["prefix"] = images.empty() ? json() : jprefix;
     rep.set_timing("preprocess", pre_ms);
     rep.set_timing("encode", enc_ms);
     rep["token_counts"] = {{"encode", enc_tokens}, {"prefill", nullptr}, {"decode", nullptr}};
@@ -407,53 +425,148 @@ int body(int argc, char** argv) {
   }
   if (stop_after == "encode") return finish("stopped_after_encode");
 
-  // Decode: the prompt schedule first (prompt token ids), then the generation.
-  const std::string dplan = dec.dir + "/plan";
-  std::vector<std::string> prefix_args;
-  for (const auto& p : prefixes) prefix_args.insert(prefix_args.end(), {"--prefix", p});
-  const auto decode_args = [&](std::vector<std::string> extra) {
-    std::vector<std::string> a = {"-m", dplan};
-    a.insert(a.end(), prefix_args.begin(), prefix_args.end());
-    a.insert(a.end(), {"-p", prompt});
-    a.insert(a.end(), extra.begin(), extra.end());
-    return a;
+  dopt.threads = threads;
+  pl::Decoder decoder(dec.c.plan_dir, dopt);
+  ck::decode::Sampler sampler(sp);
+  const auto stream = [&](int32_t, const std::string& piece) {
+    if (!json_stdout) {
+      std::fwrite(piece.data(), 1, piece.size(), stdout);
+      std::fflush(stdout);
+    }
+    return true;
   };
-  {
-    auto r = run_stage(bin, "ck-decode", decode_args({"--plan"}), work + "/decode_plan.json");
-    check_stage("ck-decode --plan", r);
-    const json pl = read_json(work + "/decode_plan.json");
-    rep["prompt"] = {{"text", prompt},
-                     {"formatted", pl["formatted_prompt"]},
-                     {"text_token_ids", pl["prompt_text_tokens"]},
-                     {"n_prompt_tokens", pl["n_prompt_tokens"]},
-                     {"n_images", images.size()},
-                     {"segments", pl["chunks"]}};
+  const auto generate = [&](const pl::DecodePlan& plan, bool feed_last) {
+    if (progress.on)
+      progress.line("prefill " + std::to_string(plan.schedule.n_prompt_tokens) + " tokens ...");
+    bool first = true;
+    try {
+      return decoder.generate(plan, sampler, n_predict, [&](int32_t id, const std::string& piece) {
+        if (first) progress.done();
+        first = false;
+        return stream(id, piece);
+      }, feed_last);
+    } catch (const pl::RuntimeUnavailable& e) {
+      throw ck::Error(e.what());
+    }
+  };
+
+  if (interactive) {
+    // llama-mtmd-cli's chat mode: each line is a user message appended to the same sequence (KV cache), images
+    // attached with /image before the message they belong to; encoded images are cached by content.
+    json turns = json::array();
+    std::vector<std::string> pending;  // /image paths for the next message, plus the --image ones first
+    for (const auto& im : images) pending.push_back(im);
+    std::vector<int32_t> last_ids;
+    const bool tty_in = isatty(STDIN_FILENO) != 0;
+    bool first_turn = true;
+    for (std::string line;;) {
+      if (tty_in) {
+        std::fputs("> ", stdout);
+        std::fflush(stdout);
+      }
+      if (!std::getline(std::cin, line)) break;
+      if (line.empty()) continue;
+      if (line == "/quit" || line == "/exit") break;
+      if (line == "/reset") {
+        decoder.reset();
+        sampler.reset_history();
+        pending.clear();
+        first_turn = true;
+        if (!quiet) std::fprintf(stderr, "ck-bridge: chat history cleared\n");
+        continue;
+      }
+      if (line.rfind("/image ", 0) == 0) {
+        const std::string path = line.substr(7);
+        std::error_code ec;
+        if (!fs::is_regular_file(path, ec)) {
+          std::fprintf(stderr, "ck-bridge: error: %s: no such image file\n", path.c_str());
+          continue;
+        }
+        pending.push_back(path);
+        if (!quiet) std::fprintf(stderr, "ck-bridge: %s attached to the next message\n", path.c_str());
+        continue;
+      }
+      if (line[0] == '/') {
+        std::fprintf(stderr, "ck-bridge: unknown command %s (/image PATH, /reset, /quit)\n", line.c_str());
+        continue;
+      }
+      try {
+        std::vector<std::shared_ptr<const pl::EncodedImage>> imgs;
+        std::vector<pl::PrefixRef> trefs;
+        for (const auto& p : pending) imgs.push_back(encode_file(p));
+        for (size_t k = 0; k < imgs.size(); ++k) trefs.push_back({imgs[k]->info, imgs[k]->rows, pending[k]});
+        pl::PromptOptions po;
+        po.system = first_turn ? system_prompt : "";
+        po.continue_chat = !first_turn;
+        const pl::DecodePlan plan = decoder.plan(line, trefs, po);
+        const auto r = generate(plan, true);
+        std::fputc('\n', stdout);
+        std::fflush(stdout);
+        json ids = json::array();
+        for (int32_t t : r.tokens) ids.push_back(t);
+        std::string text;
+        for (int32_t t : r.tokens)
+          if (std::find(decoder.stop_ids().begin(), decoder.stop_ids().end(), t) == decoder.stop_ids().end())
+            text += decoder.tokenizer().token_to_piece(t, true);
+        turns.push_back({{"prompt", line}, {"images", pending}, {"formatted", plan.formatted},
+                         {"n_prompt_tokens", plan.schedule.n_prompt_tokens}, {"token_ids", ids}, {"text", text},
+                         {"stop_reason", stop_reason(r, n_predict)}, {"n_past", r.n_past},
+                         {"timings_ms", {{"prefill", r.prefill_ms}, {"decode", r.decode_ms}}}});
+        if (!quiet)
+          std::fprintf(stderr, "ck-bridge: prompt %lld tokens, %zu generated, prefill %.1f ms, decode %.1f ms\n",
+                       (long long)plan.schedule.n_prompt_tokens, r.tokens.size(), r.prefill_ms, r.decode_ms);
+        pending.clear();
+        first_turn = false;
+      } catch (const ck::Error& e) {
+        // One bad message (an unreadable image, a prompt too long) does not end the chat.
+        std::fprintf(stderr, "ck-bridge: error: %s\n", e.what());
+        pending.clear();
+      }
+    }
+    rep["output"] = {{"turns", turns}, {"n_predict", n_predict}};
+    return finish("ok");
   }
-  const std::string tokens = work + "/tokens.txt", answer = work + "/answer.txt", stats = work + "/decode.json";
-  auto r = run_stage(bin, "ck-decode",
-                     decode_args({"-n", std::to_string(n_predict), "-t", std::to_string(threads), "--tokens-out",
-                                  tokens, "--json", stats}),
-                     answer);
-  check_stage("ck-decode", r);
-  std::string text = read_file(answer);
-  if (!text.empty() && text.back() == '\n') text.pop_back();  // ck-decode ends its output with one newline
-  const auto ids = read_ids(tokens);
-  const json st = read_json(stats);  // ck.decode_stats (tools/ck-decode --json)
-  if (st.value("format", "") != "ck.decode_stats" || st.value("version", 0) != 1)
-    ck::fail(stats, "not a ck.decode_stats version 1 document (ck-decode too old or too new?)");
+
+  pl::PromptOptions po;
+  po.system = system_prompt;
+  const pl::DecodePlan plan = decoder.plan(prompt, refs, po);
+  rep["prompt"] = [&] {
+    const json pj = plan.to_json();
+    return json{{"text", prompt},
+                {"formatted", pj["formatted_prompt"]},
+                {"text_token_ids", pj["prompt_text_tokens"]},
+                {"n_prompt_tokens", pj["n_prompt_tokens"]},
+                {"n_images", refs.size()},
+                {"segments", pj["chunks"]}};
+  }();
+  const auto r = generate(plan, false);
+  if (!json_stdout) std::fputc('\n', stdout);
+  std::fflush(stdout);
+  std::string text;
+  json ids = json::array();
+  for (int32_t t : r.tokens) {
+    ids.push_back(t);
+    if (std::find(decoder.stop_ids().begin(), decoder.stop_ids().end(), t) == decoder.stop_ids().end())
+      text += decoder.tokenizer().token_to_piece(t, true);
+  }
+  const auto per_s = [](double n, double ms) { return ms > 0 ? n * 1000.0 / ms : 0.0; };
   rep["output"] = {{"text", text},
                    {"token_ids", ids},
-                   {"n_generated", ids.size()},
-                   {"stop_reason", st["stop_reason"]},
+                   {"n_generated", r.tokens.size()},
+                   {"stop_reason", stop_reason(r, n_predict)},
                    {"n_predict", n_predict}};
-  rep.set_timing("prefill", st["prefill"]["ms"].get<double>());
-  rep.set_timing("decode", st["decode"]["ms"].get<double>());
-  rep["token_counts"]["prefill"] = st["prefill"]["n_tokens"];
-  rep["token_counts"]["decode"] = st["decode"]["n_tokens"];
-  rep["tokens_per_s"]["prefill"] = st["prefill"]["tokens_per_s"];
-  rep["tokens_per_s"]["decode"] = st["decode"]["tokens_per_s"];
-  std::fwrite(text.data(), 1, text.size(), stdout);
-  std::fputc('\n', stdout);
+  rep.set_timing("prefill", r.prefill_ms);
+  rep.set_timing("decode", r.decode_ms);
+  rep["token_counts"]["prefill"] = r.n_prompt_tokens;
+  rep["token_counts"]["decode"] = r.tokens.size();
+  rep["tokens_per_s"]["prefill"] = per_s(double(r.n_prompt_tokens), r.prefill_ms);
+  rep["tokens_per_s"]["decode"] = per_s(double(r.tokens.size()), r.decode_ms);
+  if (!quiet)
+    std::fprintf(stderr,
+                 "ck-bridge: %zu image(s), prompt %lld tokens, generated %zu tokens%s; prefill %.1f ms, decode %.1f "
+                 "ms (%.1f tokens/s)\n",
+                 refs.size(), (long long)r.n_prompt_tokens, r.tokens.size(), r.hit_eog ? " (end of generation)" : "",
+                 r.prefill_ms, r.decode_ms, per_s(double(r.tokens.size()), r.decode_ms));
   return finish("ok");
 }
 

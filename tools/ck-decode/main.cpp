@@ -18,16 +18,9 @@
 #include "core/error.h"
 #include "core/mapped_file.h"
 #include "core/output_file.h"
-#include "decode/chat.h"
-#include "decode/chunks.h"
-#include "decode/kv_cache.h"
-#include "decode/model_info.h"
 #include "decode/sampling.h"
-#include "decode/session.h"
-#include "decode/ubatch.h"
-#include "runtime_backend.h"
-#include "text/tokenizer.h"
-#include "text/vocab.h"
+#include "pipeline/decoder.h"
+#include "pipeline/decoder_backend.h"
 
 namespace {
 
@@ -36,52 +29,6 @@ namespace dc = ck::decode;
 
 constexpr int kExitNoRuntime = 3;
 
-json plan_json(const std::string& formatted, const std::vector<dc::Chunk>& chunks, const dc::Schedule& s,
-               int64_t n_ctx, int64_t head_dim_v) {
-  json j;
-  j["format"] = "ck.decode_plan";
-  j["version"] = 1;
-  j["formatted_prompt"] = formatted;
-  json toks = json::array(), jc = json::array();
-  int32_t n_past = 0;
-  for (const auto& c : chunks) {
-    json e;
-    if (c.type == dc::ChunkType::Text) {
-      for (int32_t t : c.tokens) toks.push_back(t);
-      e["type"] = "text";
-      e["n_tokens"] = c.tokens.size();
-      n_past += int32_t(c.tokens.size());
-    } else {
-      e["type"] = "image";
-      e["image"] = c.image;
-      e["n_tokens"] = c.n_tokens();
-      e["grid"] = {c.nx, c.ny};
-      e["n_pos"] = dc::image_n_pos(c.nx, c.ny);
-      e["pos0"] = n_past;
-      const dc::Pos4 last = dc::image_pos(n_past, c.nx, c.n_tokens() - 1);
-      e["last_token_pos_thw"] = {last.t, last.h, last.w, last.e};
-      n_past += dc::image_n_pos(c.nx, c.ny);
-    }
-    jc.push_back(e);
-  }
-  j["prompt_text_tokens"] = toks;
-  j["chunks"] = jc;
-  j["n_prompt_tokens"] = s.n_prompt_tokens;
-  j["n_past_after_prompt"] = s.n_past;
-  dc::KvCache kv(n_ctx);
-  json ub = json::array();
-  for (const auto& u : s.ubatches) {
-    kv.place(u.pos);
-    const int64_t n_kv = kv.n_kv();
-    ub.push_back({{"chunk", u.chunk}, {"type", u.type == dc::ChunkType::Text ? "text" : "image"}, {"image", u.image},
-                  {"n_tokens", u.n_tokens}, {"n_kv", n_kv}, {"n_outputs", u.out_rows.size()},
-                  {"flash_attn", dc::to_string(dc::flash_attn_kernel(u.n_tokens, n_kv, head_dim_v))}});
-  }
-  j["ubatches"] = ub;
-  j["kv_size"] = kv.size();
-  return j;
-}
-
 int body(int argc, char** argv) {
   CLI::App app{"ck-decode: generate text from an image prefix and a prompt (llama-mtmd-cli single turn)"};
   std::string model_dir, prompt, prompt_file, dump_dir, logits_out, tokens_out, tokenize_text, json_out,
@@ -89,6 +36,7 @@ int body(int argc, char** argv) {
   std::vector<std::string> prefix_srcs;
   int n_predict = -1, threads = 0;
   int64_t ctx_size = 4096, n_batch = 2048, n_ubatch = 512;
+  std::string system_prompt;
   bool raw = false, image_first = false, plan = false, profile = false;
   dc::SamplingParams sp;
   app.add_option("-m,--model", model_dir, "decoder directory (call.json + layout.json from ck-layout)")->required();
@@ -121,6 +69,10 @@ int body(int argc, char** argv) {
   app.add_option("--top-p", sp.top_p, "top-p (>= 1: off)");
   app.add_option("--min-p", sp.min_p, "min-p (<= 0: off)");
   app.add_option("--seed", sp.seed, "sampling seed (default: random)");
+  app.add_option("--repeat-penalty", sp.repeat_penalty, "penalise repeats of the last --repeat-last-n tokens (1: off)");
+  app.add_option("--repeat-last-n", sp.repeat_last_n, "tokens the repeat penalty looks back at (0: off, -1: all)")
+      ->check(CLI::Range(-1, 1 << 30));
+  app.add_option("--system", system_prompt, "a system message before the user's (not with --raw)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -129,21 +81,23 @@ int body(int argc, char** argv) {
     throw ck::Error(std::string(e.what()) + " (see ck-decode --help)");
   }
 
-  const dc::ModelInfo m = dc::ModelInfo::load(model_dir);
-  if (m.max_ctx > 0 && ctx_size > m.max_ctx)
-    ck::fail(m.call_json, "--ctx-size " + std::to_string(ctx_size) + " is above the planned " +
-                              std::to_string(m.max_ctx) + " (re-plan with ck-layout --ctx-size)");
-  if (ctx_size < 1) throw ck::Error("--ctx-size must be at least 1");
-  if (m.max_ubatch > 0 && std::min(n_ubatch, n_batch) > m.max_ubatch)
-    ck::fail(m.call_json, "--n-ubatch " + std::to_string(std::min(n_ubatch, n_batch)) + " is above the planned " +
-                              std::to_string(m.max_ubatch));
   if (!prompt.empty() && !prompt_file.empty()) throw ck::Error("give the prompt with -p or -f, not both");
   if (!prompt_file.empty()) prompt = ck::read_text_file(prompt_file);
 
-  const ck::text::Tokenizer tok(ck::text::load_vocab(m.weights));
-  const auto tokenize = [&](std::string_view t) { return tok.tokenize(t, false, true); };
+  ck::runtime::Profile prefill_profile, decode_profile;
+  ck::pipeline::DecoderOptions dopt;
+  dopt.threads = threads;
+  dopt.ctx_size = ctx_size;
+  dopt.n_batch = n_batch;
+  dopt.n_ubatch = n_ubatch;
+  dopt.dump_dir = dump_dir;
+  if (profile) {
+    dopt.prefill_profile = &prefill_profile;
+    dopt.decode_profile = &decode_profile;
+  }
+  ck::pipeline::Decoder dec(model_dir, dopt);
   if (!tokenize_text.empty()) {
-    const auto ids = tokenize(tokenize_text);
+    const auto ids = dec.tokenize(tokenize_text);
     for (size_t i = 0; i < ids.size(); ++i) std::printf("%s%d", i ? " " : "", ids[i]);
     std::printf("\n");
     return 0;
@@ -155,98 +109,42 @@ int body(int argc, char** argv) {
   for (const auto& src : prefix_srcs) n_stdin += src == "-";
   if (n_stdin > 1) throw ck::Error("--prefix -: stdin can carry one prefix only");
   std::vector<ck::bridge::Prefix> prefixes;
+  std::vector<ck::pipeline::PrefixRef> refs;
+  prefixes.reserve(prefix_srcs.size());
   for (const auto& src : prefix_srcs) {
     prefixes.push_back(ck::bridge::Prefix::open(src));
-    dc::check_prefix(m, prefixes.back().info(), src);
+    ck::decode::check_prefix(dec.model(), prefixes.back().info(), src);
   }
+  for (size_t k = 0; k < prefixes.size(); ++k)
+    refs.push_back({prefixes[k].info(), prefixes[k].rows(), prefix_srcs[k]});
   const int n_images = int(prefixes.size());
-  const auto& formats = dc::ChatFormats::builtin();
-  const std::string content = dc::user_content(prompt, n_images, image_first, formats);
-  const std::string formatted = raw ? content : dc::apply_chat_shell(m.chat, content, formats, m.call_json);
-
-  dc::ChunkOptions co;
-  co.media_marker = formats.media_marker;
-  co.image_begin = m.chat.image_begin;
-  co.image_end = m.chat.image_end;
-  co.add_bos = m.chat.add_bos;
-  co.bos_id = m.chat.bos_id.value_or(-1);
-  for (const auto& p : prefixes) co.grids.emplace_back(p.info().grid_nx, p.info().grid_ny);
-  std::vector<dc::Chunk> chunks;
-  try {
-    chunks = dc::make_chunks(formatted, n_images, co, tokenize);
-  } catch (const ck::Error& e) {
-    std::string who = "prompt";
-    if (n_images == 1) who = prefix_srcs[0];
-    else if (n_images > 1) who = "prompt with --prefix " + prefix_srcs[0] + " ... " + prefix_srcs.back();
-    throw ck::Error(who + ": " + e.what());
-  }
-  // mtmd merges two adjacent markers whose images have the same source size into one 2-frame chunk (qwen-vl
-  // temporal merge). ck does not reproduce that; refuse rather than decode something llama.cpp would not.
-  const auto source_size = [&](int k) {
-    const auto& meta = prefixes[size_t(k)].info().meta;
-    if (!meta.contains("preprocess") || !meta["preprocess"].is_object() || !meta["preprocess"].contains("source"))
-      return std::pair<int64_t, int64_t>{-1 - k, -1};  // unknown: never equal to another image
-    const auto& src = meta["preprocess"]["source"];
-    return std::pair<int64_t, int64_t>{src.value("width", int64_t(-1 - k)), src.value("height", int64_t(-1))};
-  };
-  const auto merges = dc::temporal_merges(formatted, formats.media_marker,
-                                          [&](int a, int b) { return source_size(a) == source_size(b); });
-  if (!merges.empty()) {
-    const auto [a, b] = merges.front();
-    throw ck::Error(prefix_srcs[size_t(a)] + " and " + prefix_srcs[size_t(b)] + ": images " + std::to_string(a + 1) +
-                    " and " + std::to_string(b + 1) + " have the same size and adjacent markers, which llama.cpp's "
-                    "mtmd merges into one 2-frame (video) chunk; ck does not implement that: put text between the "
-                    "markers");
-  }
   const bool all_logits = !logits_all_out.empty();
-  if (all_logits && m.max_outputs > 0 && m.max_outputs < std::min(n_ubatch, n_batch))
-    ck::fail(m.call_json, "--logits-all-out makes every prompt token an output row, up to " +
-                              std::to_string(std::min(n_ubatch, n_batch)) + " per ubatch, but the plan allows " +
-                              std::to_string(m.max_outputs) + " (re-plan with ck-layout --bound n_outputs=" +
-                              std::to_string(std::min(n_ubatch, n_batch)) + ")");
-  const dc::Schedule sched = dc::schedule_prompt(chunks, 0, n_batch, n_ubatch, all_logits);
-  if (sched.n_prompt_tokens == 0) throw ck::Error("the prompt is empty after tokenization");
-  if (dc::pad_to(ctx_size, dc::kKvPad) < sched.n_prompt_tokens)
-    throw ck::Error("the prompt needs " + std::to_string(sched.n_prompt_tokens) + " tokens, more than --ctx-size " +
-                    std::to_string(ctx_size));
+  ck::pipeline::PromptOptions po;
+  po.raw = raw;
+  po.image_first = image_first;
+  po.all_logits = all_logits;
+  po.system = system_prompt;
+  if (raw && !system_prompt.empty()) throw ck::Error("--system needs the chat shell: not with --raw");
+  const ck::pipeline::DecodePlan pl = dec.plan(prompt, refs, po);
+  const dc::Schedule& sched = pl.schedule;
   if (plan) {
-    std::printf("%s\n", plan_json(formatted, chunks, sched, ctx_size, 128).dump(1).c_str());
+    std::printf("%s\n", pl.to_json().dump(1).c_str());
     return 0;
   }
 
-  std::unique_ptr<dc::DecoderBackend> be;
-  ck::runtime::Profile prefill_profile, decode_profile;
+  dc::Sampler sampler(sp);
+  const auto t0 = std::chrono::steady_clock::now();
+  dc::GenerateResult r;
   try {
-    ck::decode_cli::BackendOptions bo;
-    bo.threads = threads > 0 ? threads : int(std::thread::hardware_concurrency());
-    bo.dump_dir = dump_dir;
-    if (profile) {
-      bo.prefill_profile = &prefill_profile;
-      bo.decode_profile = &decode_profile;
-    }
-    be = ck::decode_cli::make_runtime_backend(m, bo);
-  } catch (const ck::decode_cli::RuntimeUnavailable& e) {
+    r = dec.generate(pl, sampler, n_predict, [&](int32_t, const std::string& piece) {
+      std::fwrite(piece.data(), 1, piece.size(), stdout);
+      std::fflush(stdout);
+      return true;
+    });
+  } catch (const ck::pipeline::RuntimeUnavailable& e) {
     std::fprintf(stderr, "ck-decode: error: %s\n", e.what());
     return kExitNoRuntime;
   }
-  std::vector<int32_t> stops = m.chat.stop_ids;
-  if (stops.empty()) stops.assign(tok.eog_ids().begin(), tok.eog_ids().end());
-  dc::Sampler sampler(sp);
-  dc::SessionOptions so;
-  so.n_ctx = ctx_size;
-  so.n_batch = n_batch;
-  so.n_ubatch = n_ubatch;
-  so.n_predict = n_predict;
-  so.all_logits = all_logits;
-  std::vector<const float*> image_rows;
-  for (const auto& p : prefixes) image_rows.push_back(p.rows().data());
-  const int64_t row_width = prefixes.empty() ? 0 : int64_t(prefixes[0].info().row_width);
-  const auto t0 = std::chrono::steady_clock::now();
-  const auto r = dc::generate(*be, sched, image_rows, row_width, sampler, stops, so, [&](int32_t id) {
-                                const std::string& piece = tok.token_to_piece(id, true);
-                                std::fwrite(piece.data(), 1, piece.size(), stdout);
-                                std::fflush(stdout);
-                              });
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   std::printf("\n");
   if (!logits_out.empty()) {
@@ -264,7 +162,7 @@ int body(int argc, char** argv) {
     json j;
     j["format"] = "ck.decode_stats";
     j["version"] = 1;
-    j["threads"] = threads > 0 ? threads : int(std::thread::hardware_concurrency());
+    j["threads"] = dec.threads();
     j["n_images"] = n_images;
     j["n_prompt_tokens"] = sched.n_prompt_tokens;
     j["prefill"] = {{"ms", r.prefill_ms},

@@ -22,7 +22,7 @@
 #include "dump/reader.h"
 #include "dump/writer.h"
 #include "image/decode.h"
-#include "runtime/encoder.h"
+#include "pipeline/encoder.h"
 
 namespace {
 
@@ -88,7 +88,7 @@ int body(int argc, char** argv) {
   if (threads == 0) threads = ck::ThreadPool::physical_cores();
   if (min_tokens < 0 || max_tokens < 0) ck::fail("--image-min-tokens/--image-max-tokens", "must be positive");
 
-  ck::runtime::Encoder enc(model, threads);
+  ck::pipeline::Encoder enc(model, threads);
   // Everything about the inputs is checked before any output exists.
   const ck::image::RgbImage img = ck::image::decode_image_file(image);
   const std::string name = image == "-" ? "<stdin>" : image;
@@ -104,7 +104,7 @@ int body(int argc, char** argv) {
   if (!borrow_dir.empty()) borrow.emplace(borrow_dir);
   const auto missing = enc.program().missing_kernels();
 
-  ck::runtime::EncodeOptions eo;
+  ck::pipeline::EncodeOptions eo;
   eo.min_tokens = min_tokens;
   eo.max_tokens = max_tokens;
   eo.dump = dump ? &*dump : nullptr;
@@ -129,7 +129,7 @@ int body(int argc, char** argv) {
     ck::fail(enc.program().path(), "kernels not implemented in this build: " + ids);
   }
 
-  ck::runtime::EncodeResult r = enc.encode(img, name, eo);
+  ck::pipeline::EncodeResult r = enc.encode(img, name, eo);
   if (r.stats.stopped_at) {
     if (dump) dump->commit();
     const auto& c = *r.stats.stopped_at;

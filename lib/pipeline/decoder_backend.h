@@ -1,4 +1,5 @@
-// The bridge from ck-decode to lib/runtime (the executor over call.json + layout.json + bump).
+// The decoder backend over lib/runtime (the executor over call.json + layout.json + bump): what the Decoder
+// (pipeline/decoder.h) runs each ubatch on. Moved from tools/ck-decode.
 #pragma once
 #include <memory>
 #include <string>
@@ -7,7 +8,7 @@
 #include "decode/session.h"
 #include "runtime/profile.h"
 
-namespace ck::decode_cli {
+namespace ck::pipeline {
 
 struct BackendOptions {
   int threads = 0;
@@ -17,11 +18,11 @@ struct BackendOptions {
   ck::runtime::Profile* decode_profile = nullptr;
 };
 
-// Throws RuntimeUnavailable while lib/runtime has no decoder executor in this build.
+// Throws RuntimeUnavailable when the plan names kernels this build does not have.
 struct RuntimeUnavailable : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 std::unique_ptr<ck::decode::DecoderBackend> make_runtime_backend(const ck::decode::ModelInfo& m,
                                                                  const BackendOptions& o);
 
-}  // namespace ck::decode_cli
+}  // namespace ck::pipeline

@@ -2,7 +2,7 @@
 // also holds the KV cache (the plan's `state` tensors live at fixed arena offsets, so they persist across
 // runs). Per ubatch: bind the size symbols (n_tokens, n_kv, n_outputs, ctx_size), fill the input roles the
 // way llama.cpp's llm_graph_input_*::set_input do, run every call, copy out the logits row of result_output.
-#include "runtime_backend.h"
+#include "pipeline/decoder_backend.h"
 
 #include <cstring>
 #include <vector>
@@ -12,7 +12,7 @@
 #include "runtime/executor.h"
 #include "runtime/program.h"
 
-namespace ck::decode_cli {
+namespace ck::pipeline {
 
 namespace {
 
@@ -121,4 +121,4 @@ std::unique_ptr<ck::decode::DecoderBackend> make_runtime_backend(const ck::decod
   return std::make_unique<RuntimeBackend>(m, o);
 }
 
-}  // namespace ck::decode_cli
+}  // namespace ck::pipeline

@@ -1,4 +1,4 @@
-// Input role fillers: what the runtime writes into a program's input tensors (docs/formats/template.md,
+// Image input role fillers (moved from lib/runtime, which knows no images): what the encoder writes into a program's input tensors (docs/formats/template.md,
 // `role`), exactly as llama.cpp's host code fills the corresponding graph inputs.
 //   image_planar            clip_image_batch_encode: inp_raw = the preprocessed image, planar [3][H][W] f32
 //   mrope_positions_vision  clip_image_batch_encode (QWEN3VL): 4 planes of n_pos i32 (y, x, y, x) in 2x2
@@ -10,14 +10,14 @@
 #include "image/preprocess.h"
 #include "runtime/executor.h"
 
-namespace ck::runtime {
+namespace ck::pipeline {
 
 // Binds the image's patch grid to the program's free symbols (via the image_planar role parameters), then
 // fills every input. `what` names the image in errors. With `dump`, the inputs are recorded first, under the
 // oracle's names and shapes (inp_raw [3][H][W], positions [4*n_pos]).
-void feed_image(Executor& ex, const image::Preprocessed& img, const std::string& what, DumpWriter* dump);
+void feed_image(runtime::Executor& ex, const image::Preprocessed& img, const std::string& what, DumpWriter* dump);
 
 // The vision positions of a grid_w x grid_h patch grid (clip.cpp, rn:L4070): plane k of n_pos values.
 std::vector<int32_t> vision_positions(int64_t grid_w, int64_t grid_h, int64_t merge);
 
-}  // namespace ck::runtime
+}  // namespace ck::pipeline

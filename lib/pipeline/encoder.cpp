@@ -1,12 +1,21 @@
-#include "runtime/encoder.h"
+#include "pipeline/encoder.h"
 
 #include <chrono>
 
 #include "core/error.h"
+#include "core/sha256.h"
 #include "image/contract.h"
-#include "runtime/inputs.h"
+#include "image/decode.h"
+#include "pipeline/inputs.h"
 
-namespace ck::runtime {
+namespace ck::pipeline {
+
+using runtime::Executor;
+using runtime::Program;
+using runtime::RunOptions;
+using runtime::TensorRef;
+using runtime::View;
+using json = nlohmann::ordered_json;
 
 namespace {
 double ms_since(std::chrono::steady_clock::time_point t0) {
@@ -84,4 +93,34 @@ EncodeResult Encoder::encode(const image::RgbImage& img, const std::string& name
   return r;
 }
 
-}  // namespace ck::runtime
+std::shared_ptr<const EncodedImage> Encoder::encode_cached(std::span<const uint8_t> bytes, const std::string& name,
+                                                           const EncodeOptions& opt) {
+  if (opt.dump || opt.borrow) throw Error("Encoder::encode_cached: dumps and --borrow need Encoder::encode");
+  const std::string sha = sha256_hex(bytes);
+  const std::string key = sha + " " + std::to_string(opt.min_tokens) + " " + std::to_string(opt.max_tokens);
+  if (auto it = cache_.find(key); it != cache_.end()) {
+    auto hit = std::make_shared<EncodedImage>(*it->second);
+    hit->cached = true;
+    hit->preprocess_ms = hit->encode_ms = 0;
+    return hit;
+  }
+  const image::RgbImage img = image::decode_image(bytes, name);
+  EncodeResult r = encode(img, name, opt);
+  if (r.stats.stopped_at)
+    fail(program_->path(), "call " + std::to_string(r.stats.stopped_at->index) + " (" + r.stats.stopped_at->id +
+                               "): kernel '" + r.stats.stopped_at->kernel + "' is not implemented in this build");
+  auto e = std::make_shared<EncodedImage>();
+  e->info = r.info;
+  e->rows.assign(r.rows.begin(), r.rows.end());
+  e->source_width = img.width;
+  e->source_height = img.height;
+  e->pre_width = r.pre.width;
+  e->pre_height = r.pre.height;
+  e->preprocess_ms = r.preprocess_ms;
+  e->encode_ms = r.encode_ms;
+  e->image_sha256 = sha;
+  cache_[key] = e;
+  return e;
+}
+
+}  // namespace ck::pipeline

@@ -1,10 +1,16 @@
-#include "runtime/inputs.h"
+#include "pipeline/inputs.h"
 
 #include <cstring>
 
 #include "core/error.h"
 
-namespace ck::runtime {
+namespace ck::pipeline {
+
+using runtime::Executor;
+using runtime::InputRef;
+using runtime::Program;
+using runtime::View;
+using json = nlohmann::ordered_json;
 
 namespace {
 
@@ -83,4 +89,4 @@ void feed_image(Executor& ex, const image::Preprocessed& img, const std::string&
   }
 }
 
-}  // namespace ck::runtime
+}  // namespace ck::pipeline

@@ -1,0 +1,188 @@
+#include "pipeline/decoder.h"
+
+#include <thread>
+
+#include "core/error.h"
+#include "pipeline/decoder_backend.h"
+#include "text/vocab.h"
+
+namespace ck::pipeline {
+
+namespace dc = ck::decode;
+using json = nlohmann::ordered_json;
+
+json DecodePlan::to_json() const {
+  json j;
+  j["format"] = "ck.decode_plan";
+  j["version"] = 1;
+  j["formatted_prompt"] = formatted;
+  json toks = json::array(), jc = json::array();
+  int32_t n_past = n_past0;
+  for (const auto& c : chunks) {
+    json e;
+    if (c.type == dc::ChunkType::Text) {
+      for (int32_t t : c.tokens) toks.push_back(t);
+      e["type"] = "text";
+      e["n_tokens"] = c.tokens.size();
+      n_past += int32_t(c.tokens.size());
+    } else {
+      e["type"] = "image";
+      e["image"] = c.image;
+      e["n_tokens"] = c.n_tokens();
+      e["grid"] = {c.nx, c.ny};
+      e["n_pos"] = dc::image_n_pos(c.nx, c.ny);
+      e["pos0"] = n_past;
+      const dc::Pos4 last = dc::image_pos(n_past, c.nx, c.n_tokens() - 1);
+      e["last_token_pos_thw"] = {last.t, last.h, last.w, last.e};
+      n_past += dc::image_n_pos(c.nx, c.ny);
+    }
+    jc.push_back(e);
+  }
+  j["prompt_text_tokens"] = toks;
+  j["chunks"] = jc;
+  j["n_prompt_tokens"] = schedule.n_prompt_tokens;
+  j["n_past_after_prompt"] = schedule.n_past;
+  // n_kv as a fresh cache sees it (a continued chat adds the cells of the turns before).
+  dc::KvCache kv(ctx_size);
+  json ub = json::array();
+  for (const auto& u : schedule.ubatches) {
+    kv.place(u.pos);
+    const int64_t n_kv = kv.n_kv();
+    ub.push_back({{"chunk", u.chunk}, {"type", u.type == dc::ChunkType::Text ? "text" : "image"}, {"image", u.image},
+                  {"n_tokens", u.n_tokens}, {"n_kv", n_kv}, {"n_outputs", u.out_rows.size()},
+                  {"flash_attn", dc::to_string(dc::flash_attn_kernel(u.n_tokens, n_kv, 128))}});
+  }
+  j["ubatches"] = ub;
+  j["kv_size"] = kv.size();
+  return j;
+}
+
+Decoder::Decoder(const std::string& dir, const DecoderOptions& opt) : opt_(opt), m_(dc::ModelInfo::load(dir)) {
+  if (m_.max_ctx > 0 && opt_.ctx_size > m_.max_ctx)
+    fail(m_.call_json, "--ctx-size " + std::to_string(opt_.ctx_size) + " is above the planned " +
+                           std::to_string(m_.max_ctx) + " (re-plan with ck-layout --ctx-size)");
+  if (opt_.ctx_size < 1) throw Error("--ctx-size must be at least 1");
+  if (m_.max_ubatch > 0 && std::min(opt_.n_ubatch, opt_.n_batch) > m_.max_ubatch)
+    fail(m_.call_json, "--n-ubatch " + std::to_string(std::min(opt_.n_ubatch, opt_.n_batch)) +
+                           " is above the planned " + std::to_string(m_.max_ubatch));
+  tok_ = std::make_unique<text::Tokenizer>(text::load_vocab(m_.weights));
+  stops_ = m_.chat.stop_ids;
+  if (stops_.empty()) stops_.assign(tok_->eog_ids().begin(), tok_->eog_ids().end());
+  threads_ = opt_.threads > 0 ? opt_.threads : int(std::thread::hardware_concurrency());
+  kv_ = std::make_unique<dc::KvCache>(opt_.ctx_size);
+}
+
+Decoder::~Decoder() = default;
+
+std::vector<int32_t> Decoder::tokenize(std::string_view text) const { return tok_->tokenize(text, false, true); }
+
+DecodePlan Decoder::plan(const std::string& prompt, const std::vector<PrefixRef>& prefixes,
+                         const PromptOptions& po) const {
+  for (const auto& p : prefixes) dc::check_prefix(m_, p.info, p.source);
+  const int n_images = int(prefixes.size());
+  const auto& formats = dc::ChatFormats::builtin();
+  const bool next_turn = po.continue_chat && n_past_ > 0;
+  const std::string content = dc::user_content(prompt, n_images, po.image_first, formats);
+  std::string formatted;
+  if (po.raw) formatted = content;
+  else if (next_turn) formatted = dc::next_turn_shell(m_.chat, {"user", content}, formats, m_.call_json);
+  else {
+    std::vector<dc::ChatMessage> msgs;
+    if (!po.system.empty()) msgs.push_back({"system", po.system});
+    msgs.push_back({"user", content});
+    formatted = dc::apply_chat_shell(m_.chat, msgs, true, formats, m_.call_json);
+  }
+
+  dc::ChunkOptions co;
+  co.media_marker = formats.media_marker;
+  co.image_begin = m_.chat.image_begin;
+  co.image_end = m_.chat.image_end;
+  co.add_bos = m_.chat.add_bos && !next_turn;  // mtmd-cli: BOS with the first message only
+  co.bos_id = m_.chat.bos_id.value_or(-1);
+  for (const auto& p : prefixes) co.grids.emplace_back(p.info.grid_nx, p.info.grid_ny);
+  DecodePlan pl;
+  pl.formatted = formatted;
+  try {
+    pl.chunks = dc::make_chunks(formatted, n_images, co, [&](std::string_view t) { return tokenize(t); });
+  } catch (const Error& e) {
+    std::string who = "prompt";
+    if (n_images == 1) who = prefixes[0].source;
+    else if (n_images > 1) who = "prompt with --prefix " + prefixes[0].source + " ... " + prefixes.back().source;
+    throw Error(who + ": " + e.what());
+  }
+  // mtmd merges two adjacent markers whose images have the same source size into one 2-frame chunk (qwen-vl
+  // temporal merge). ck does not reproduce that; refuse rather than decode something llama.cpp would not.
+  const auto source_size = [&](int k) {
+    const auto& meta = prefixes[size_t(k)].info.meta;
+    if (!meta.contains("preprocess") || !meta["preprocess"].is_object() || !meta["preprocess"].contains("source"))
+      return std::pair<int64_t, int64_t>{-1 - k, -1};  // unknown: never equal to another image
+    const auto& src = meta["preprocess"]["source"];
+    return std::pair<int64_t, int64_t>{src.value("width", int64_t(-1 - k)), src.value("height", int64_t(-1))};
+  };
+  const auto merges = dc::temporal_merges(formatted, formats.media_marker,
+                                          [&](int a, int b) { return source_size(a) == source_size(b); });
+  if (!merges.empty()) {
+    const auto [a, b] = merges.front();
+    throw Error(prefixes[size_t(a)].source + " and " + prefixes[size_t(b)].source + ": images " +
+                std::to_string(a + 1) + " and " + std::to_string(b + 1) +
+                " have the same size and adjacent markers, which llama.cpp's mtmd merges into one 2-frame (video) "
+                "chunk; ck does not implement that: put text between the markers");
+  }
+  const int64_t n_ub = std::min(opt_.n_ubatch, opt_.n_batch);
+  if (po.all_logits && m_.max_outputs > 0 && m_.max_outputs < n_ub)
+    fail(m_.call_json, "--logits-all-out makes every prompt token an output row, up to " + std::to_string(n_ub) +
+                           " per ubatch, but the plan allows " + std::to_string(m_.max_outputs) +
+                           " (re-plan with ck-layout --bound n_outputs=" + std::to_string(n_ub) + ")");
+  pl.n_past0 = next_turn ? n_past_ : 0;
+  pl.schedule = dc::schedule_prompt(pl.chunks, pl.n_past0, opt_.n_batch, opt_.n_ubatch, po.all_logits);
+  if (pl.schedule.n_prompt_tokens == 0) throw Error("the prompt is empty after tokenization");
+  const int64_t used = next_turn ? kv_->used() : 0;
+  if (dc::pad_to(opt_.ctx_size, dc::kKvPad) < used + pl.schedule.n_prompt_tokens)
+    throw Error("the prompt needs " + std::to_string(used + pl.schedule.n_prompt_tokens) +
+                " tokens, more than --ctx-size " + std::to_string(opt_.ctx_size));
+  for (const auto& p : prefixes) pl.image_rows.push_back(p.rows.data());
+  pl.row_width = prefixes.empty() ? 0 : int64_t(prefixes[0].info.row_width);
+  pl.all_logits = po.all_logits;
+  pl.continue_chat = next_turn;
+  pl.ctx_size = opt_.ctx_size;
+  return pl;
+}
+
+void Decoder::load() {
+  if (be_) return;
+  BackendOptions bo;
+  bo.threads = threads_;
+  bo.dump_dir = opt_.dump_dir;
+  bo.prefill_profile = opt_.prefill_profile;
+  bo.decode_profile = opt_.decode_profile;
+  be_ = make_runtime_backend(m_, bo);
+}
+
+void Decoder::reset() {
+  kv_->clear();
+  n_past_ = 0;
+}
+
+dc::GenerateResult Decoder::generate(const DecodePlan& plan, dc::Sampler& sampler, int32_t n_predict,
+                                     const TokenCallback& on_token, bool feed_last) {
+  load();
+  if (!plan.continue_chat) reset();
+  else if (plan.n_past0 != n_past_)
+    throw Error("a continued prompt was planned at position " + std::to_string(plan.n_past0) +
+                " but the sequence is at " + std::to_string(n_past_) + " (plan it again)");
+  dc::SessionOptions so;
+  so.n_ctx = opt_.ctx_size;
+  so.n_batch = opt_.n_batch;
+  so.n_ubatch = opt_.n_ubatch;
+  so.n_predict = n_predict;
+  so.all_logits = plan.all_logits;
+  so.feed_last = feed_last;
+  // A failure half way leaves the cache in an unknown state: the next turn starts afresh.
+  n_past_ = 0;
+  auto r = dc::generate(*be_, *kv_, plan.schedule, plan.image_rows, plan.row_width, sampler, stops_, so,
+                        [&](int32_t id) { return on_token ? on_token(id, tok_->token_to_piece(id, true)) : true; });
+  n_past_ = r.n_past;
+  return r;
+}
+
+}  // namespace ck::pipeline
