@@ -49,7 +49,7 @@ const Tensor* find_tensor(const Ir1& ir, const std::string& id) {
 json ir1_to_json(const Ir1& ir) {
   json j;
   j["format"] = "ck.ir1";
-  j["version"] = 1;
+  j["version"] = 2;
   j["source"] = ir.source;
   j["arch"] = ir.arch;
   j["template"] = ir.template_name;
@@ -113,7 +113,8 @@ static T get(const json& j, const char* key, const std::string& where) {
 Ir1 ir1_from_json(const json& j, const std::string& where) {
   if (!j.is_object()) fail(where, "not a JSON object");
   if (!j.contains("format") || j["format"] != "ck.ir1") fail(where, "not a ck.ir1 file (format)");
-  if (!j.contains("version") || j["version"] != 1) fail(where, "unsupported ck.ir1 version (expected 1)");
+  // 2: source.bump.path is relative to the ir1's location (1: to ck-lower's working directory)
+  if (!j.contains("version") || j["version"] != 2) fail(where, "unsupported ck.ir1 version (this ck reads 2; re-run ck-lower)");
   Ir1 ir;
   ir.source = j.value("source", json(nullptr));
   ir.arch = get<std::string>(j, "arch", where);

@@ -85,7 +85,7 @@ json shape_to_json(const Shape& s);
 Shape shape_from_json(const json& j, const std::string& where);
 
 json ir1_to_json(const Ir1& ir);
-Ir1 ir1_from_json(const json& j, const std::string& where);  // checks format "ck.ir1" and version 1
+Ir1 ir1_from_json(const json& j, const std::string& where);  // checks format "ck.ir1" and version 2
 
 const Tensor* find_tensor(const Ir1& ir, const std::string& id);
 // Bytes of a tensor at its worst case (symbols at their max). Throws for block-quantized dtypes it cannot size.

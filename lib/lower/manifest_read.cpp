@@ -15,8 +15,9 @@ Manifest parse_manifest(const json& doc, const std::string& path) {
   if (!doc.is_object()) fail(path, "not a JSON object");
   if (!doc.contains("format") || doc["format"] != "ck.weights_manifest")
     fail(path, "not a ck.weights_manifest file (format)");
-  if (!doc.contains("version") || !doc["version"].is_number_integer() || doc["version"] != 1)
-    fail(path, "unsupported ck.weights_manifest version (this ck reads 1)");
+  // Version 1 differs only in bump.file being a base name, which resolves by the same rule.
+  if (!doc.contains("version") || !doc["version"].is_number_integer() || (doc["version"] != 1 && doc["version"] != 2))
+    fail(path, "unsupported ck.weights_manifest version (this ck reads 1 and 2)");
   if (!doc.contains("arch") || !doc["arch"].is_string()) fail(path, "missing string \"arch\"");
   m.arch = doc["arch"].get<std::string>();
   if (!doc.contains("config") || !doc["config"].is_object()) fail(path, "missing object \"config\"");

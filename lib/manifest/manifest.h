@@ -10,13 +10,13 @@
 namespace ck::manifest {
 
 inline constexpr const char* kManifestFormat = "ck.weights_manifest";
-inline constexpr int kManifestVersion = 1;
+inline constexpr int kManifestVersion = 2;  // 2: bump.file is a path relative to the manifest's location (1: a base name)
 
 struct ManifestInputs {
   const gguf::Reader& gguf;
   std::string source_name;  // GGUF file name (no directories)
   const bump::WriteResult& bump;
-  std::string bump_name;  // bump file name (no directories)
+  std::string bump_name;  // the bump relative to the manifest's location (core/paths.h)
   const TemplateRef& tmpl;
   const json& contract;  // resolve_contract() output
 };

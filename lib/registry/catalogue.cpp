@@ -16,10 +16,8 @@ constexpr KernelInfo kTable[] = {
   // --- patch frontend (tools/mtmd/clip.cpp ggml_conv_2d = im2col + mul_mat) ---
   {"im2col.f32.f32.strict",        "im2col", "f32",  "f32", "f16", S, false, "ggml_compute_forward_im2col_f16 (dst F16 because the kernel is not BF16)"},
   {"im2col.f16.f32.strict",        "im2col", "f16",  "f32", "f16", S, false, "ggml_compute_forward_im2col_f16"},
-  {"im2col.bf16.f32.strict",       "im2col", "bf16", "f32", "f32", S, false, "ggml_compute_forward_im2col_f32 (BF16 kernel keeps F32 columns)"},
   {"conv2d_mm.f32.f16.strict",     "conv2d_mm", "f32", "f16", "f32", S, false, "ggml_compute_forward_mul_mat, src0 = im2col F16, src1 = F32 kernel rounded to F16 (tinyBLAS F16)"},
   {"conv2d_mm.f16.f16.strict",     "conv2d_mm", "f16", "f16", "f32", S, false, "ggml_compute_forward_mul_mat, src0 = im2col F16, src1 = F16 kernel (tinyBLAS F16)"},
-  {"conv2d_mm.bf16.f32.strict",    "conv2d_mm", "bf16", "f32", "f32", S, false, "ggml_compute_forward_mul_mat, src0 = im2col F32, src1 = BF16 kernel"},
   {"interpolate_pos.f32.strict", "interpolate_pos", "f32", "none", "f32", S, false, "clip_graph::resize_position_embeddings: ggml_compute_forward_upscale_f32 (BILINEAR|ALIGN_CORNERS) + permute/cont; plain copy when the grid equals the table"},
   // --- data movement (exact by construction) ---
   {"transpose.f32.strict",         "transpose", "none", "f32", "same", S, false, "ggml_compute_forward_dup (cont of a 2-D permute)"},
@@ -32,6 +30,7 @@ constexpr KernelInfo kTable[] = {
   {"get_rows.f16.i32.strict",      "get_rows", "f16",  "i32", "f32", S, false, "ggml_compute_forward_get_rows_f16 (ggml_cpu_fp16_to_fp32)"},
   {"get_rows.bf16.i32.strict",     "get_rows", "bf16", "i32", "f32", S, false, "ggml_compute_forward_get_rows_bf16"},
   {"get_rows.q8_0.i32.strict",     "get_rows", "q8_0", "i32", "f32", S, false, "ggml_compute_forward_get_rows_q (dequantize_row_q8_0)"},
+  {"get_rows.q4_0.i32.strict",     "get_rows", "q4_0", "i32", "f32", S, false, "ggml_compute_forward_get_rows_q (dequantize_row_q4_0)"},
   {"get_rows.q4_K.i32.strict",     "get_rows", "q4_K", "i32", "f32", S, false, "ggml_compute_forward_get_rows_q (dequantize_row_q4_K)"},
   {"get_rows.q5_K.i32.strict",     "get_rows", "q5_K", "i32", "f32", S, false, "ggml_compute_forward_get_rows_q (dequantize_row_q5_K)"},
   {"get_rows.q6_K.i32.strict",     "get_rows", "q6_K", "i32", "f32", S, false, "ggml_compute_forward_get_rows_q (dequantize_row_q6_K)"},

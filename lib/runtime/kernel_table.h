@@ -1,75 +1,30 @@
-// The kernel binding table: catalogue id (lib/registry) -> C++ function with one uniform signature.
-// A bound call hands the kernel its tensors with the image's actual sizes (symbols bound, strides in bytes
-// for every dim) and its scalar parameters; the kernel splits its work over the executor's thread pool so
-// that every output element is computed by one thread in a fixed order (results independent of -t).
+// The kernel binding table: catalogue id (lib/registry) -> C++ function with one uniform signature
+// (bound_call.h). Every catalogue row has exactly one binding and every binding a row
+// (tests/unit/kernel_bindings_test.cpp checks both ways); a numerics mode is offered on a command line only
+// when this build binds every kernel that mode can select (mode_available below).
+//
+// How to add a binding (one file, one place):
+//   * The bindings are grouped by concern, one table per file:
+//       bind_data.cpp       data movement, element-wise, norms, get_rows / set_rows (and layout_ops.h's ops)
+//       bind_matmul.cpp     strict weight mat-muls and conv2d_mm: one function per kernel id
+//       bind_attention.cpp  rope_multi, flash_attn_ext (one FlashAttnShape builder)
+//       bind_fast.cpp       the `.fast` kernels (owned by the fast-kernels work)
+//       bind_moe.cpp        mul_mat_id and the other MoE kernels (owned by the MoE work)
+//   * Write the wrapper (validate the Views with c.bad(...), then ex.pool->run the lib/kernels function) in
+//     the file of its concern and add one row {"<catalogue id>", fn, "what it runs"} to that file's table.
+//     The id must be a catalogue row (lib/registry/catalogue.cpp) — the unit test fails otherwise — and a
+//     binding runs exactly one id's arithmetic: no switch on the weight dtype inside (c.weight("w").dtype is
+//     what the id says; check it with expect_dtype).
+//   * A new concern gets a new bind_*.cpp with its table function declared in bindings.h and listed once in
+//     kernel_table.cpp's kTables (and the file in lib/runtime/CMakeLists.txt).
 #pragma once
-#include <cstdint>
-#include <string>
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
-#include "core/dtype.h"
-#include "core/thread_pool.h"
+#include "registry/catalogue.h"
+#include "runtime/bound_call.h"
 
 namespace ck::runtime {
-
-struct Call;
-
-// A tensor at its bound size. `strides` are bytes per dim (always filled); `shape` row-major.
-struct View {
-  uint8_t* data = nullptr;
-  DType dtype = DType::F32;
-  std::vector<int64_t> shape;
-  std::vector<int64_t> strides;
-
-  int64_t numel() const;
-  int64_t dim(int i) const { return shape[size_t(i < 0 ? int(shape.size()) + i : i)]; }  // dim(-1) = last
-  int64_t cols() const { return shape.back(); }
-  int64_t rows() const { return cols() ? numel() / cols() : 0; }
-  bool contiguous() const;
-  // Rows with a contiguous last dim laid out at a constant stride (true for every contiguous tensor and for
-  // the column views of qkv): row r starts at data + r * row_stride().
-  bool uniform_rows() const;
-  int64_t row_stride() const;  // bytes; valid when uniform_rows()
-  template <class T> T* ptr() const { return reinterpret_cast<T*>(data); }
-  template <class T> T* row(int64_t r) const { return reinterpret_cast<T*>(data + r * row_stride()); }
-};
-
-// Scratch memory that persists across calls and runs (grows, never shrinks): activation conversions
-// (F16/BF16/Q8_0 rows before a mat-mul), gathered views.
-class Scratch {
- public:
-  void* get(size_t slot, size_t bytes);  // 64-byte aligned; slot 0..3 (independent buffers)
-  ~Scratch();
- private:
-  struct Buf {
-    void* p = nullptr;
-    size_t n = 0;
-  };
-  Buf bufs_[4];
-};
-
-struct BoundCall {
-  const Call* call = nullptr;
-  std::vector<View> in;
-  View out;
-  std::vector<View> w;  // weights, in call order (the catalogue's roles: "w", "b")
-  const std::vector<int64_t>* symbol_values = nullptr;
-
-  const View& weight(std::string_view role) const;  // throws if absent
-  const View* weight_opt(std::string_view role) const;
-  bool has_param(std::string_view name) const;
-  double param_f(std::string_view name) const;       // number (or bound symbol)
-  int64_t param_i(std::string_view name) const;      // integer (or bound symbol)
-  std::vector<int64_t> param_list(std::string_view name) const;
-};
-
-struct ExecContext {
-  ThreadPool* pool = nullptr;
-  Scratch* scratch = nullptr;
-};
 
 using KernelFn = void (*)(const BoundCall& c, ExecContext& ex);
 
@@ -82,5 +37,13 @@ struct KernelBinding {
 // The binding for a catalogue id, or nullptr if this build has none (the call cannot run).
 const KernelBinding* find_binding(std::string_view id);
 std::vector<const KernelBinding*> all_bindings();
+
+// The catalogue ids that `mode` can select for which this build has no binding (empty: the mode can run
+// whatever it lowers). In fast mode every fast row and every strict row can be chosen (strict is the fallback).
+std::vector<const char*> unbound_kernels(registry::Mode mode);
+inline bool mode_available(registry::Mode mode) { return unbound_kernels(mode).empty(); }
+// The modes this build can run, in order ("strict", then "fast" once every fast kernel is bound): what
+// ck-lower / ck-bridge offer for --mode.
+std::vector<std::string> available_mode_names();
 
 }  // namespace ck::runtime

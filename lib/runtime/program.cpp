@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/mapped_file.h"
+#include "core/paths.h"
 #include "runtime/kernel_table.h"
 
 namespace ck::runtime {
@@ -154,9 +155,14 @@ std::unique_ptr<Program> Program::load(const std::string& dir_or_call) {
   // Weights: the bump next to the plan, mapped read-only; it must be the bump the plan was made for.
   const json& w = d.value("weights", json::object());
   if (!w.contains("file") || !w["file"].is_string()) ps.bad("weights", "missing 'file'");
-  fs::path wf = w["file"].get<std::string>();
-  if (wf.is_relative()) wf = cp.parent_path() / wf;
-  p->bump_ = std::make_unique<bump::Reader>(wf.lexically_normal().string());
+  const std::string wf = path_from_artifact(w["file"].get<std::string>(), p->path_);
+  {
+    std::error_code wec;
+    if (!fs::is_regular_file(wf, wec))
+      fail(p->path_, "weights file " + w["file"].get<std::string>() + " (" + wf +
+                         ") not found: the bump must stay at that path relative to the plan (move them together)");
+  }
+  p->bump_ = std::make_unique<bump::Reader>(wf);
   const json& src_bump = w.value("source", json::object()).value("bump", json::object());
   if (src_bump.contains("content_sha256")) {
     const std::string want = src_bump["content_sha256"].get<std::string>();

@@ -40,7 +40,7 @@ TEST(Expr, Errors) {
 }
 
 TEST(Ir1, ReaderValidates) {
-  graph::json j = {{"format", "ck.ir1"}, {"version", 1}, {"arch", "a"}, {"template", "t"}, {"mode", "strict"},
+  graph::json j = {{"format", "ck.ir1"}, {"version", 2}, {"arch", "a"}, {"template", "t"}, {"mode", "strict"},
                    {"symbols", graph::json::array()}, {"weights", graph::json::array()},
                    {"tensors", {{{"id", "x"}, {"kind", "input"}, {"dtype", "f32"}, {"shape", {4}}, {"role", "r"}}}},
                    {"ops", {{{"id", "o"}, {"op", "gelu"}, {"kernel", "gelu.f32.strict"}, {"section", "body"},

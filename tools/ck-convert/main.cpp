@@ -12,6 +12,7 @@
 #include "bump/writer.h"
 #include "core/error.h"
 #include "core/output_file.h"
+#include "core/paths.h"
 #include "gguf/gguf.h"
 #include "manifest/manifest.h"
 #include "manifest/resolve.h"
@@ -64,8 +65,11 @@ int body(int argc, char** argv) {
 
   ck::OutputFile bump_out(output);
   auto result = ck::bump::write_bump(gguf, base_name(input), bump_out);
+  // The manifest names the bump relative to where the manifest goes: its file's directory, or the working
+  // directory when it goes to stdout (the pipe's readers share it).
   auto manifest = ck::manifest::build_manifest(
-      {gguf, base_name(input), result, base_name(output), tmpl, contract});
+      {gguf, base_name(input), result, ck::path_for_artifact(output, manifest_path.empty() ? "-" : manifest_path),
+       tmpl, contract});
   const std::string text = manifest.dump(2) + "\n";
 
   if (manifest_path.empty()) {

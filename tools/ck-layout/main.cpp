@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/output_file.h"
+#include "core/paths.h"
 #include "graph/json_io.h"
 #include "plan/plan.h"
 
@@ -60,29 +61,24 @@ static int body(int argc, char** argv) {
   if (ctx > 0 && has_option("ctx_size")) opt.bounds["ctx_size"] = ctx;
   if (max_img > 0 && has_option("max_image_tokens")) opt.bounds["max_image_tokens"] = max_img;
 
-  // Weights are referenced, never copied: call.json names the bump relative to DIR (absolute if given so).
+  // Weights are referenced, never copied: call.json names the bump relative to DIR (core/paths.h), absolute
+  // only if --weights gives it so. Without --weights it is the ir1's source.bump.path, which is relative to
+  // the ir1's location (its file's directory, or the working directory for stdin).
   fs::create_directories(dir);
+  const std::string call_path = (fs::path(dir) / "call.json").string();
   if (weights.empty()) {
     const auto& b = ir.source.is_object() ? ir.source.value("bump", ck::graph::json()) : ck::graph::json();
-    if (b.is_string()) weights = b.get<std::string>();
-    else if (b.is_object() && b.contains("path") && b["path"].is_string()) weights = b["path"].get<std::string>();
-    // A manifest that came through a pipe (ck-convert -o dec/x.bump | ck-lower - | ck-layout - -o dec) names
-    // its bump relative to where the manifest file would have been (next to the bump), which a pipe loses:
-    // the recorded path then resolves against the working directory. If no bump of the recorded size is
-    // there but one is in the output directory, that is the one ck-convert wrote.
-    const uint64_t bytes = b.is_object() ? b.value("bytes", uint64_t(0)) : 0;
-    const auto is_it = [&](const fs::path& f) {
+    if (b.is_object() && b.contains("path") && b["path"].is_string()) {
+      const std::string at = ck::path_from_artifact(b["path"].get<std::string>(), in);
       std::error_code ec;
-      const auto n = fs::file_size(f, ec);
-      return !ec && fs::is_regular_file(f, ec) && (bytes == 0 || n == bytes);
-    };
-    if (!weights.empty() && fs::path(weights).is_relative() && !is_it(weights)) {
-      const fs::path in_dir = fs::path(dir) / fs::path(weights).filename();
-      if (is_it(in_dir)) weights = in_dir.string();
+      if (!fs::is_regular_file(at, ec))
+        std::fprintf(stderr, "ck-layout: warning: %s: the bump named by %s is not there (yet)\n", at.c_str(),
+                     where.c_str());
+      weights = ck::path_for_artifact(at, call_path);
     }
+  } else if (fs::path(weights).is_relative()) {
+    weights = ck::path_for_artifact(weights, call_path);
   }
-  if (!weights.empty() && fs::path(weights).is_relative())
-    weights = fs::relative(fs::absolute(weights), fs::absolute(dir)).lexically_normal().string();
   opt.weights_file = weights;
 
   auto r = ck::plan::plan(std::move(ir), opt);

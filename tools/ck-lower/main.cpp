@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/output_file.h"
+#include "core/paths.h"
 #include "graph/json_io.h"
 #include "lower/lower.h"
 #include "registry/catalogue.h"
@@ -43,13 +44,11 @@ static int body(int argc, char** argv) {
   ck::lower::Options opt;
   opt.mode = *m;
   auto ir = ck::lower::lower(man, t, tmpl, opt);
-  // The manifest names the bump by file name; record where it is from here (next to a manifest file, or in
-  // the working directory for a manifest on stdin) so ck-layout can point call.json at it.
-  if (ir.source["bump"].is_object() && ir.source["bump"].contains("file") && ir.source["bump"]["file"].is_string()) {
-    std::filesystem::path f = ir.source["bump"]["file"].get<std::string>();
-    if (manifest != "-" && f.is_relative()) f = std::filesystem::path(manifest).parent_path() / f;
-    ir.source["bump"]["path"] = f.lexically_normal().string();
-  }
+  // The manifest names the bump relative to the manifest's location; ir1 records it relative to its own
+  // (core/paths.h) so ck-layout can point call.json at it.
+  if (ir.source["bump"].is_object() && ir.source["bump"].contains("file") && ir.source["bump"]["file"].is_string())
+    ir.source["bump"]["path"] =
+        ck::path_for_artifact(ck::path_from_artifact(ir.source["bump"]["file"].get<std::string>(), manifest), out);
   ck::write_text_file(out, ck::graph::ir1_to_json(ir).dump(1) + "\n");
   std::fprintf(stderr, "ck-lower: %s: %zu ops, %zu tensors, %zu weights, mode %s\n", ir.template_name.c_str(),
                ir.ops.size(), ir.tensors.size(), ir.weights.size(), ir.mode.c_str());
