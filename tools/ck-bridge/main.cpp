@@ -42,6 +42,7 @@
 #include "pipeline/decoder_backend.h"
 #include "pipeline/encoder.h"
 #include "pipeline/plan_cache.h"
+#include "runtime/kernel_table.h"
 
 namespace {
 
@@ -188,7 +189,8 @@ int body(int argc, char** argv) {
   app.add_flag("-q,--quiet", quiet, "no statistics or progress on stderr (errors only)");
   app.add_flag("-i,--interactive", interactive,
                "chat on stdin: a line is a message; /image PATH attaches an image to the next one, /reset, /quit");
-  app.add_option("--mode", mode, "numerics mode: strict")->check(CLI::IsMember({"strict"}));
+  app.add_option("--mode", mode, "numerics mode (the modes this build binds)")
+      ->check(CLI::IsMember(ck::runtime::available_mode_names()));
   app.add_option("--templates", tflag, "templates directory (default $CK_TEMPLATES, else the source tree's)");
   try {
     app.parse(argc, argv);

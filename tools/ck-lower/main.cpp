@@ -12,6 +12,7 @@
 #include "graph/json_io.h"
 #include "lower/lower.h"
 #include "registry/catalogue.h"
+#include "runtime/kernel_table.h"
 
 static int body(int argc, char** argv) {
   CLI::App app{"ck-lower: weights manifest + template -> ir1.json"};
@@ -21,7 +22,10 @@ static int body(int argc, char** argv) {
   app.add_option("-o,--output", out, "output ir1.json (default stdout)");
   app.add_option("--template", tmpl, "template file (default: by arch from the templates index)");
   app.add_option("--templates", tdir, "templates directory (default $CK_TEMPLATES, else the source tree's)");
-  app.add_option("--mode", mode, "numerics mode: strict (bit-exact with llama.cpp) or fast");
+  // Only the modes this build can run (every kernel the mode may select is bound): fast appears by itself
+  // once the fast kernels are bound (lib/runtime/kernel_table.h).
+  const auto modes = ck::runtime::available_mode_names();
+  app.add_option("--mode", mode, "numerics mode (strict = bit-exact with llama.cpp)")->check(CLI::IsMember(modes));
   app.add_flag("--list-kernels", list, "print the kernel catalogue (ck.kernels JSON) and exit");
   try {
     app.parse(argc, argv);
@@ -35,7 +39,7 @@ static int body(int argc, char** argv) {
     return 0;
   }
   auto m = ck::registry::mode_from_name(mode);
-  if (!m) throw ck::Error("--mode: expected strict or fast, got '" + mode + "'");
+  if (!m) throw ck::Error("--mode: unknown mode '" + mode + "'");
   if (tdir.empty()) tdir = std::getenv("CK_TEMPLATES") ? std::getenv("CK_TEMPLATES") : CK_TEMPLATES_DEFAULT;
 
   auto man = ck::lower::parse_manifest(ck::graph::read_json(manifest), manifest == "-" ? "<stdin>" : manifest);
