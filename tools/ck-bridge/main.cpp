@@ -42,6 +42,7 @@
 #include "pipeline/decoder_backend.h"
 #include "pipeline/encoder.h"
 #include "pipeline/plan_cache.h"
+#include "pipeline/sampling_flags.h"
 #include "runtime/kernel_table.h"
 
 namespace {
@@ -168,14 +169,7 @@ int body(int argc, char** argv) {
   app.add_option("--system", system_prompt, "a system message before the user's");
   app.add_option("-n,--n-predict", n_predict, "tokens to generate (-1: until end of generation)");
   app.add_option("-t,--threads", threads, "threads (default: physical cores)")->check(CLI::NonNegativeNumber);
-  app.add_option("--temp", sp.temp, "temperature (<= 0: greedy, the default and the parity mode)");
-  app.add_option("--top-k", sp.top_k, "top-k (<= 0: off)");
-  app.add_option("--top-p", sp.top_p, "top-p (>= 1: off)");
-  app.add_option("--min-p", sp.min_p, "min-p (<= 0: off)");
-  app.add_option("--seed", sp.seed, "sampling seed (default: random)");
-  app.add_option("--repeat-penalty", sp.repeat_penalty, "penalise repeats of the last --repeat-last-n tokens (1: off)");
-  app.add_option("--repeat-last-n", sp.repeat_last_n, "tokens the repeat penalty looks back at (0: off, -1: all)")
-      ->check(CLI::Range(-1, 1 << 30));
+  ck::pipeline::add_sampling_flags(app, sp);
   app.add_option("--ctx-size", dopt.ctx_size, "KV cache size in tokens (at most the planned size)");
   app.add_option("--n-batch", dopt.n_batch, "logical batch (llama_decode call) size")->check(CLI::PositiveNumber);
   app.add_option("--n-ubatch", dopt.n_ubatch, "physical batch size (at most the planned n_tokens)")

@@ -21,6 +21,7 @@
 #include "decode/sampling.h"
 #include "pipeline/decoder.h"
 #include "pipeline/decoder_backend.h"
+#include "pipeline/sampling_flags.h"
 
 namespace {
 
@@ -64,14 +65,7 @@ int body(int argc, char** argv) {
                                      "stderr (also in --json)");
   app.add_option("--tokenize", tokenize_text, "print the token ids of TEXT (as a text part of the prompt) and exit");
   app.add_flag("--plan", plan, "print the prompt schedule (chunks, positions, ubatches, n_kv) as JSON and exit");
-  app.add_option("--temp", sp.temp, "temperature (<= 0: greedy, the default and the parity mode)");
-  app.add_option("--top-k", sp.top_k, "top-k (<= 0: off)");
-  app.add_option("--top-p", sp.top_p, "top-p (>= 1: off)");
-  app.add_option("--min-p", sp.min_p, "min-p (<= 0: off)");
-  app.add_option("--seed", sp.seed, "sampling seed (default: random)");
-  app.add_option("--repeat-penalty", sp.repeat_penalty, "penalise repeats of the last --repeat-last-n tokens (1: off)");
-  app.add_option("--repeat-last-n", sp.repeat_last_n, "tokens the repeat penalty looks back at (0: off, -1: all)")
-      ->check(CLI::Range(-1, 1 << 30));
+  ck::pipeline::add_sampling_flags(app, sp);
   app.add_option("--system", system_prompt, "a system message before the user's (not with --raw)");
   try {
     app.parse(argc, argv);
