@@ -10,6 +10,7 @@ constexpr int kQwenVocab = 151936;  // Qwen3 checkpoints' vocab_size (embed_toke
 const std::vector<Preset>& all() {
   // Field order: name | v_hidden v_layers v_heads v_ffn v_patch v_merge v_npos v_deepstack |
   // t_hidden t_layers t_heads t_kv_heads t_head_dim t_ffn theta sections ctx eps tied std n_vocab
+  // [t_experts t_experts_used t_expert_ffn] (MoE presets only)
   static const std::vector<Preset> presets = {
       {"tiny", 64, 4, 4, 256, 16, 2, 256, {1, 2},
        64, 4, 4, 2, 16, 192, 5e6f, {4, 2, 2, 0}, 262144, 1e-6f, true, 0.1f, kQwenVocab},
@@ -27,6 +28,14 @@ const std::vector<Preset>& all() {
       // Qwen/Qwen3-VL-32B-*: the 8B vision tower, text 64 x 5120 (64 heads, 8 KV heads), untied.
       {"32b", 1152, 27, 16, 4304, 16, 2, 2304, {8, 16, 24},
        5120, 64, 64, 8, 128, 25600, 5e6f, {24, 20, 20, 0}, 262144, 1e-6f, false, 0.011f, kQwenVocab},
+      // Qwen/Qwen3-VL-30B-A3B-Instruct and Qwen/Qwen3-VL-235B-A22B-Instruct (config.json): vision 27 x 1152,
+      // 16 heads, FFN 4304, deepstack [8, 16, 24]; text MoE, 128 experts, 8 used, untied (output.weight).
+      {"30b-a3b", 1152, 27, 16, 4304, 16, 2, 2304, {8, 16, 24},
+       2048, 48, 32, 4, 128, 6144, 5e6f, {24, 20, 20, 0}, 262144, 1e-6f, false, 0.02f, kQwenVocab,
+       128, 8, 768},
+      {"235b-a22b", 1152, 27, 16, 4304, 16, 2, 2304, {8, 16, 24},
+       4096, 94, 64, 4, 128, 12288, 5e6f, {24, 20, 20, 0}, 262144, 1e-6f, false, 0.015f, kQwenVocab,
+       128, 8, 1536},
   };
   return presets;
 }
@@ -87,6 +96,9 @@ void check_preset(const Preset& p) {
   // a text decoder no deeper than the tap count aborts there (ggml_can_repeat).
   need(p.t_layers > static_cast<int>(p.v_deepstack.size()),
        "text layers must exceed the deepstack tap count (llama.cpp adds deepstack before the last layer)");
+  need(p.t_experts >= 0 && p.t_experts_used >= 0 && p.t_experts_used <= p.t_experts, "experts used must be <= experts");
+  need((p.t_experts == 0) == (p.t_expert_ffn == 0) && (p.t_experts == 0) == (p.t_experts_used == 0),
+       "a MoE preset needs expert count, experts used and expert FFN width");
 }
 
 }  // namespace ck::synth

@@ -1,5 +1,6 @@
-// Model presets of ck-synth: the dimensions of synth_qwen3vl.py's PRESETS (tiny, small, 2b) and of the dense
-// published checkpoints (4b, 8b, 32b), as convert_hf_to_gguf.py writes them from Qwen/Qwen3-VL-*-Instruct.
+// Model presets of ck-synth: the dimensions of synth_qwen3vl.py's PRESETS (tiny, small, 2b), of the dense
+// published checkpoints (4b, 8b, 32b) and of the MoE checkpoints (30b-a3b, 235b-a22b), as convert_hf_to_gguf.py
+// writes them from Qwen/Qwen3-VL-*-Instruct.
 #pragma once
 #include <string>
 #include <vector>
@@ -20,6 +21,11 @@ struct Preset {
   bool tied;   // tie_word_embeddings: no output.weight, llama.cpp reuses token_embd
   float std;   // spread of matmul weights and biases (python: ~0.8/sqrt(hidden))
   int n_vocab; // tokens written (the converter pads the tokenizer to the checkpoint's vocab)
+  // MoE text decoder (arch qwen3vlmoe, Qwen3VLMoeTextModel): 0 experts = dense (arch qwen3vl).
+  // t_ffn is then the checkpoint's intermediate_size (written as feed_forward_length, unused by llama.cpp).
+  int t_experts = 0;       // num_experts -> expert_count
+  int t_experts_used = 0;  // num_experts_per_tok -> expert_used_count
+  int t_expert_ffn = 0;    // moe_intermediate_size -> expert_feed_forward_length
 };
 
 // The preset called `name`; throws ck::Error naming the known presets otherwise.

@@ -140,9 +140,18 @@ std::vector<TensorPlan> text_tensors(const Preset& p, DType w, int n_vocab) {
     norm(b + "attn_q_norm.weight", hd);
     norm(b + "attn_k_norm.weight", hd);
     norm(b + "ffn_norm.weight", H);
-    mat(b + "ffn_gate.weight", H, F);
-    mat(b + "ffn_up.weight", H, F);
-    mat(b + "ffn_down.weight", F, H);
+    if (p.t_experts > 0) {
+      // Qwen3VLMoeTextModel: router kept F32 by the converter (FFN_GATE_INP), experts 3-D {in, out, n_expert}
+      const int64_t E = p.t_experts, FE = p.t_expert_ffn;
+      ts.push_back({b + "ffn_gate_inp.weight", DType::F32, {H, E}, 0.0f, s});
+      ts.push_back({b + "ffn_gate_exps.weight", matmul_type(w, H), {H, FE, E}, 0.0f, s});
+      ts.push_back({b + "ffn_up_exps.weight", matmul_type(w, H), {H, FE, E}, 0.0f, s});
+      ts.push_back({b + "ffn_down_exps.weight", matmul_type(w, FE), {FE, H, E}, 0.0f, s});
+    } else {
+      mat(b + "ffn_gate.weight", H, F);
+      mat(b + "ffn_up.weight", H, F);
+      mat(b + "ffn_down.weight", F, H);
+    }
   }
   norm("output_norm.weight", H);
   if (!p.tied) mat("output.weight", H, n_vocab);  // tied (Qwen3-VL-2B/4B): llama.cpp reuses token_embd
@@ -150,7 +159,7 @@ std::vector<TensorPlan> text_tensors(const Preset& p, DType w, int n_vocab) {
 }
 
 std::vector<KeyValue> text_kvs(const Preset& p, DType w, uint64_t seed, const Vocab& voc) {
-  const std::string A = "qwen3vl";
+  const std::string A = p.t_experts > 0 ? "qwen3vlmoe" : "qwen3vl";
   auto u32 = [](int v) { return Value::u32(static_cast<uint32_t>(v)); };
   std::vector<KeyValue> kv = {
       {"general.architecture", Value::str(A)},
@@ -182,6 +191,11 @@ std::vector<KeyValue> text_kvs(const Preset& p, DType w, uint64_t seed, const Vo
       {"tokenizer.ggml.add_bos_token", Value::boolean(false)},
       {"tokenizer.chat_template", Value::str(qwen3vl_chat_template())},
   };
+  if (p.t_experts > 0) {
+    kv.push_back({A + ".expert_count", u32(p.t_experts)});
+    kv.push_back({A + ".expert_used_count", u32(p.t_experts_used)});
+    kv.push_back({A + ".expert_feed_forward_length", u32(p.t_expert_ffn)});
+  }
   if (traits(w).quantized) kv.push_back({"general.quantization_version", Value::u32(2)});
   return kv;
 }

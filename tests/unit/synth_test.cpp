@@ -327,3 +327,50 @@ TEST(SynthStructure, DiffReportsEachKind) {
   EXPECT_EQ(d[3], "tensors t: ne [4,2] vs [2,4]");
   EXPECT_EQ(synth::diff_structure(e, a, {"a", "b"}).size(), 3u);  // b's value ignored, a's type still checked
 }
+
+// The MoE presets (Qwen3-VL-30B-A3B / 235B-A22B config.json) as plans: no file is written (full width, full
+// depth would be tens of GB). Router F32 (the converter keeps FFN_GATE_INP in F32), experts 3-D.
+TEST(SynthPresets, MoeTextPlanAndKeys) {
+  struct Case {
+    const char* name;
+    int64_t H, FE, layers;
+  };
+  for (const Case c : {Case{"30b-a3b", 2048, 768, 48}, Case{"235b-a22b", 4096, 1536, 94}}) {
+    const auto& p = synth::preset(c.name);
+    synth::check_preset(p);
+    EXPECT_EQ(p.t_layers, c.layers);
+    EXPECT_EQ(p.t_experts, 128);
+    EXPECT_EQ(p.t_experts_used, 8);
+    EXPECT_FALSE(p.tied);
+    EXPECT_EQ(p.v_deepstack, (std::vector<int>{8, 16, 24}));
+    const auto ts = synth::text_tensors(p, DType::F16, 16);
+    auto find = [&](const std::string& n) -> const synth::TensorPlan* {
+      for (const auto& t : ts)
+        if (t.name == n) return &t;
+      return nullptr;
+    };
+    ASSERT_NE(find("blk.0.ffn_gate_inp.weight"), nullptr);
+    EXPECT_EQ(find("blk.0.ffn_gate_inp.weight")->type, DType::F32);
+    EXPECT_EQ(find("blk.0.ffn_gate_inp.weight")->ne, (std::vector<int64_t>{c.H, 128}));
+    EXPECT_EQ(find("blk.0.ffn_gate_exps.weight")->ne, (std::vector<int64_t>{c.H, c.FE, 128}));
+    EXPECT_EQ(find("blk.0.ffn_up_exps.weight")->ne, (std::vector<int64_t>{c.H, c.FE, 128}));
+    EXPECT_EQ(find("blk.0.ffn_down_exps.weight")->ne, (std::vector<int64_t>{c.FE, c.H, 128}));
+    EXPECT_EQ(find("blk.0.ffn_down_exps.weight")->type, DType::F16);
+    EXPECT_EQ(find("blk.0.ffn_gate.weight"), nullptr);
+    EXPECT_NE(find("output.weight"), nullptr);
+    synth::Vocab voc;
+    const auto kv = synth::text_kvs(p, DType::F16, 0, voc);
+    auto key = [&](const std::string& k) -> const ck::gguf::Value* {
+      for (const auto& e : kv)
+        if (e.key == k) return &e.value;
+      return nullptr;
+    };
+    EXPECT_NE(key("qwen3vlmoe.expert_count"), nullptr);
+    EXPECT_NE(key("qwen3vlmoe.expert_used_count"), nullptr);
+    EXPECT_NE(key("qwen3vlmoe.expert_feed_forward_length"), nullptr);
+    EXPECT_EQ(key("qwen3vl.block_count"), nullptr);
+  }
+  // dense presets are unchanged: no expert tensors, arch qwen3vl
+  for (const auto& t : synth::text_tensors(synth::preset("tiny"), DType::F16, 16))
+    EXPECT_EQ(t.name.find("_exps"), std::string::npos) << t.name;
+}
