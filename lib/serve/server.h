@@ -25,7 +25,7 @@ struct ServerOptions {
 
 struct Metrics {
   std::atomic<uint64_t> requests{0}, requests_ok{0}, requests_4xx{0}, requests_5xx{0}, cancelled{0};
-  std::atomic<uint64_t> prompt_tokens{0}, completion_tokens{0};
+  std::atomic<uint64_t> prompt_tokens{0}, completion_tokens{0}, cached_tokens{0}, images_encoded{0}, images_cached{0};
   std::atomic<uint64_t> generate_us{0}, encode_us{0};
   std::atomic<int> queue_depth{0}, running{0};
   std::string prometheus() const;
