@@ -9,7 +9,7 @@ export CK_DEPS_DIR ?= $(CURDIR)/$(BUILD)/deps
 PYTHON ?= /usr/bin/python3
 
 .PHONY: all deps build test demo clean asan test-v8-vision-kernels test-v8-qwen3vl llamacpp-parity-full \
-        regen-fixtures bench bench-kernels bench-encode bench-decode oracles
+        regen-fixtures bench bench-kernels bench-encode bench-decode oracles serve-rss serve-load serve-nginx
 
 all: build
 
@@ -74,3 +74,16 @@ oracles:  # the portable avx2 pin and the avx512 speed anchor (idempotent)
 
 clean:
 	rm -rf $(BUILD) build-asan
+
+# ck-serve gates outside make test (scripts/serve_bench.py, docs/SERVE.md): RSS flat over 1000 bad requests; a
+# bounded load test (200 requests, 8 concurrent, tiny model: 0 failures, p50/p99, tokens/s); the same through
+# nginx (Debian's, installed here only) in front of 2 replicas, plus the JSONL batch client over both.
+serve-rss: build
+	$(PYTHON) scripts/serve_bench.py rss --build $(BUILD)
+
+serve-load: build
+	$(PYTHON) scripts/serve_bench.py load --build $(BUILD)
+
+serve-nginx: build
+	CK_DEPS_EXTRA=nginx bash scripts/deps.sh
+	$(PYTHON) scripts/serve_bench.py nginx --build $(BUILD)

@@ -71,4 +71,32 @@ if [ -x "$BIN/ck-bridge" ]; then
   echo
   jq -c '{cached: .artifacts.cached, timings_ms, tokens_per_s, stop: .output.stop_reason}' "$OUT/bridge_report.json"
 fi
+if [ -x "$BIN/ck-serve" ]; then
+  step "7. ck-serve: the same model behind an OpenAI-compatible HTTP API, asked one question with curl"
+  echo "\$ ck-serve --mmproj $(basename "$MMPROJ") --model $(basename "$MODEL") --host 127.0.0.1 --port 0 &"
+  "$BIN/ck-serve" --mmproj "$MMPROJ" --model "$MODEL" --host 127.0.0.1 --port 0 --cache-dir "$OUT/cache" \
+      --alias demo 2> "$OUT/serve.log" &
+  SERVE_PID=$!
+  trap 'kill -TERM "$SERVE_PID" 2>/dev/null || true' EXIT
+  PORT=""
+  for _ in $(seq 1 600); do
+    PORT="$(sed -n 's|^ck-serve: listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$OUT/serve.log")"
+    [ -n "$PORT" ] && break
+    kill -0 "$SERVE_PID" 2>/dev/null || { cat "$OUT/serve.log" >&2; exit 1; }
+    sleep 0.1
+  done
+  [ -n "$PORT" ] || { echo "ck-serve did not start" >&2; exit 1; }
+  sed 's/^/  /' "$OUT/serve.log"
+  jq -n --rawfile img <(base64 -w0 "$IMAGE") '{model: "demo", max_tokens: 16, temperature: 0,
+      messages: [{role: "user", content: [{type: "text", text: "Describe the image."},
+                 {type: "image_url", image_url: {url: ("data:image/png;base64," + $img)}}]}]}' > "$OUT/serve_request.json"
+  echo "\$ curl -s http://127.0.0.1:$PORT/v1/chat/completions -H 'Content-Type: application/json' -d @serve_request.json"
+  curl -sS --fail-with-body "http://127.0.0.1:$PORT/v1/chat/completions" -H 'Content-Type: application/json' \
+      --data-binary @"$OUT/serve_request.json" > "$OUT/serve_reply.json"
+  jq -c '{answer: .choices[0].message.content, finish_reason: .choices[0].finish_reason, usage}' "$OUT/serve_reply.json"
+  kill -TERM "$SERVE_PID"
+  wait "$SERVE_PID"
+  trap - EXIT
+  echo "  (stopped: SIGTERM, exit 0)"
+fi
 step "done: artifacts in $OUT"
