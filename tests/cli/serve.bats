@@ -10,7 +10,7 @@ setup_file() {
   "$CK_BIN/ck-synth" --preset tiny --mmproj-type f16 --text-type f16 -o "$BATS_FILE_TMPDIR" -q \
       --tokenizer "$CK_DEPS_DIR/qwen3-tokenizer/tokenizer.json"
   export MM="$BATS_FILE_TMPDIR/tiny-mmproj-f16.gguf" TX="$BATS_FILE_TMPDIR/tiny-text-f16.gguf"
-  export IMG="$CK_SOURCE_DIR/tests/parity/images/chelsea.png"
+  export IMG="$CK_SOURCE_DIR/tests/parity/images/mix_333x251.png"
   export CACHE="$BATS_FILE_TMPDIR/cache"
   export SV="$BATS_FILE_TMPDIR/server"
   mkdir -p "$SV"
