@@ -37,6 +37,7 @@ ModelInfo ModelInfo::load(const std::string& dir) {
   if (doc.value("format", "") != "ck.call" || doc.value("version", 0) != 1)
     ck::fail(m.call_json, "not a ck.call version 1 document");
   m.contracts = doc.value("contracts", nlohmann::ordered_json::object());
+  m.mode = doc.value("mode", std::string("strict"));
   if (!m.contracts.contains("chat"))
     ck::fail(m.call_json, "the plan has no chat contract (contracts.chat): not a text decoder");
   m.chat = ChatContract::from_json(m.contracts["chat"], m.call_json);

@@ -25,6 +25,7 @@ struct ModelInfo {
   int64_t max_ubatch = 0;      // planned n_tokens max (the n_ubatch the plan was made for)
   int64_t max_ctx = 0;         // planned ctx_size max (--ctx-size of ck-layout)
   int64_t max_outputs = 0;     // planned n_outputs max (1 by default; ck-layout --bound n_outputs=N for more)
+  std::string mode = "strict";  // numerics mode the plan was lowered for (call.json "mode")
 
   // Throws ck::Error("<file>: <problem>").
   static ModelInfo load(const std::string& dir);

@@ -47,7 +47,7 @@ constexpr KernelInfo kTable[] = {
   // --- attention ---
   {"rope_multi.f32.strict",        "rope_multi", "none", "f32", "f32", S, false, "ggml_compute_forward_rope_flt<float> + ggml_mrope_cache_init (VISION and IMROPE modes)"},
   {"flash_attn_ext.f32.strict",    "flash_attn_ext", "none", "f32", "f32", S, false, "ggml_compute_forward_flash_attn_ext_f16 (tiled / one_chunk / split-KV chosen like ggml)"},
-  {"flash_attn_ext.f32.fast",      "flash_attn_ext", "none", "f32", "f32", F, false, "fused F32 attention (tolerance-tested, replaces ggml_compute_forward_flash_attn_ext_f16)"},
+  {"flash_attn_ext.f32.fast",      "flash_attn_ext", "none", "f32", "f32", F, false, "fused attention: F32 scores, online base-2 softmax, bf16 p.V by vdpbf16ps (flash_attn_fast.cpp; AVX512-BF16 hosts, >= 16 query rows); decode steps (fewer rows) bind the strict kernel; replaces ggml_compute_forward_flash_attn_ext_f16"},
   // --- weight mat-muls: activations rounded to the weight's vec_dot_type first, as ggml does ---
   {"mul_mat.f32.f32.strict",       "mul_mat", "f32",  "f32", "f32", S, false, "ggml_compute_forward_mul_mat: llamafile_sgemm tinyBLAS F32 (n>1) / ggml_vec_dot_f32"},
   {"mul_mat.f16.f32.strict",       "mul_mat", "f16",  "f32", "f32", S, false, "ggml_compute_forward_mul_mat: src1 -> F16, tinyBLAS F16 (n>1) / ggml_vec_dot_f16 (n=1)"},
@@ -58,11 +58,12 @@ constexpr KernelInfo kTable[] = {
   {"mul_mat.q4_K.f32.strict",      "mul_mat", "q4_K", "f32", "f32", S, false, "quantize_row_q8_K_ref + CPU_REPACK ggml_gemm_q4_K_8x8_q8_K (rows < n-n%4) / ggml_gemv_q4_K_8x8_q8_K"},
   {"mul_mat.q5_K.f32.strict",      "mul_mat", "q5_K", "f32", "f32", S, false, "quantize_row_q8_K_ref + ggml_vec_dot_q5_K_q8_K"},
   {"mul_mat.q6_K.f32.strict",      "mul_mat", "q6_K", "f32", "f32", S, false, "quantize_row_q8_K_ref + ggml_vec_dot_q6_K_q8_K"},
-  {"mul_mat.f16.f32.fast",         "mul_mat", "f16",  "f32", "f32", F, false, "K-blocked F16 GEMM (replaces tinyBLAS F16)"},
-  {"mul_mat.bf16.f32.fast",        "mul_mat", "bf16", "f32", "f32", F, false, "BF16 dot-product GEMM (AVX512-BF16 where present)"},
-  {"mul_mat.q8_0.f32.fast",        "mul_mat", "q8_0", "f32", "f32", F, false, "VNNI Q8_0 GEMM (replaces ggml_vec_dot_q8_0_q8_0)"},
-  {"mul_mat.q4_K.f32.fast",        "mul_mat", "q4_K", "f32", "f32", F, false, "Q4_K GEMM without the repack row split"},
-  {"mul_mat.q6_K.f32.fast",        "mul_mat", "q6_K", "f32", "f32", F, false, "Q6_K GEMM (replaces ggml_vec_dot_q6_K_q8_K)"},
+  {"mul_mat.f32.f32.fast",         "mul_mat", "f32",  "f32", "f32", F, false, "bf16 vdpbf16ps GEMM, weights and activations rounded to bf16, f32 accumulation (matmul_fast_bf16.cpp; AVX512-BF16 hosts, n >= 2; else the strict kernel); replaces llamafile_sgemm F32"},
+  {"mul_mat.f16.f32.fast",         "mul_mat", "f16",  "f32", "f32", F, false, "bf16 vdpbf16ps GEMM, weights and activations rounded to bf16, f32 accumulation (matmul_fast_bf16.cpp; AVX512-BF16 hosts, n >= 2; else the strict kernel); replaces tinyBLAS F16"},
+  {"mul_mat.bf16.f32.fast",        "mul_mat", "bf16", "f32", "f32", F, false, "bf16 vdpbf16ps GEMM, activations rounded to bf16, f32 accumulation (matmul_fast_bf16.cpp; AVX512-BF16 hosts, n >= 2; else the strict kernel); replaces tinyBLAS BF16"},
+  {"mul_mat.q8_0.f32.fast",        "mul_mat", "q8_0", "f32", "f32", F, false, "binds the strict kernel (mul_mat.q8_0.f32.strict: already int8 VNNI with per-block activation scales)"},
+  {"mul_mat.q4_K.f32.fast",        "mul_mat", "q4_K", "f32", "f32", F, false, "binds the strict kernel (mul_mat.q4_K.f32.strict)"},
+  {"mul_mat.q6_K.f32.fast",        "mul_mat", "q6_K", "f32", "f32", F, false, "binds the strict kernel (mul_mat.q6_K.f32.strict)"},
 };
 // clang-format on
 

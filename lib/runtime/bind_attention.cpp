@@ -86,21 +86,33 @@ void run_flash_attn(const BoundCall& c, ExecContext& ex, const kernels::FlashAtt
   });
 }
 
+}  // namespace
+
 // ggml_flash_attn_ext(q, k, v, mask?). With a mask (in3, F16 [T][n_kv] rows): the decoder over the F16 KV
 // cache, k/v = views [n_kv][Hk][d]. Without: the encoder, k/v = ggml_cast of the permuted K/V, contiguous
 // [H][T][d]; out is ggml's permuted dst reshaped to [T][C].
-void flash_attn(const BoundCall& c, ExecContext& ex) {
+kernels::FlashAttnShape flash_attn_args(const BoundCall& c, const uint16_t*& mask) {
+  mask = nullptr;
   if (c.in.size() > 3) {
     kernels::FlashAttnShape s = attn_shape(c, 0);
     const View& m = c.in[3];
     if (m.dtype != DType::F16 || !m.uniform_rows()) c.bad("mask must be F16 rows");
     if (m.rows() < s.N || m.cols() < s.KV) c.bad("mask is smaller than [T][n_kv]");
     s.mask_si = m.row_stride() / 2;
-    return run_flash_attn(c, ex, s, m.ptr<const uint16_t>());
+    mask = m.ptr<const uint16_t>();
+    return s;
   }
   if (!c.in.at(1).contiguous() || !c.in.at(2).contiguous()) c.bad("k, v must be contiguous F16 [H][T][d]");
   if (c.has_param("causal") && c.param_f("causal") != 0.0) c.bad("causal attention needs a mask input");
-  run_flash_attn(c, ex, attn_shape(c, 1), nullptr);
+  return attn_shape(c, 1);
+}
+
+namespace {
+
+void flash_attn(const BoundCall& c, ExecContext& ex) {
+  const uint16_t* mask = nullptr;
+  const kernels::FlashAttnShape s = flash_attn_args(c, mask);
+  run_flash_attn(c, ex, s, mask);
 }
 
 const KernelBinding kTable[] = {

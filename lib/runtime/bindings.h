@@ -3,6 +3,7 @@
 #pragma once
 #include <span>
 
+#include "kernels/flash_attn.h"
 #include "runtime/kernel_table.h"
 
 namespace ck::runtime::bindings {
@@ -15,5 +16,9 @@ std::span<const KernelBinding> moe();        // bind_moe.cpp
 
 // The weight's dtype must be the one the kernel id names (catalogue rows are per dtype).
 void expect_dtype(const BoundCall& c, const View& v, DType want, const char* what);
+
+// flash_attn_ext's inputs checked and described (bind_attention.cpp; shared by the strict and fast bindings):
+// the kernel shape, and the F16 mask rows (nullptr for the encoder's unmasked attention).
+kernels::FlashAttnShape flash_attn_args(const BoundCall& c, const uint16_t*& mask);
 
 }  // namespace ck::runtime::bindings

@@ -157,6 +157,7 @@ int body(int argc, char** argv) {
     j["format"] = "ck.decode_stats";
     j["version"] = 1;
     j["threads"] = dec.threads();
+    j["mode"] = dec.model().mode;
     j["n_images"] = n_images;
     j["n_prompt_tokens"] = sched.n_prompt_tokens;
     j["prefill"] = {{"ms", r.prefill_ms},

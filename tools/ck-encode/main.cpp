@@ -145,6 +145,7 @@ int body(int argc, char** argv) {
     j["image"] = name;
     j["model"] = model;
     j["threads"] = threads;
+    j["mode"] = r.info.meta.value("mode", std::string("strict"));
     j["source"] = {{"width", img.width}, {"height", img.height}};
     j["preprocessed"] = {{"width", r.pre.width}, {"height", r.pre.height}};
     j["grid"] = {r.pre.nx, r.pre.ny};
