@@ -87,3 +87,10 @@ serve-load: build
 serve-nginx: build
 	CK_DEPS_EXTRA=nginx bash scripts/deps.sh
 	$(PYTHON) scripts/serve_bench.py nginx --build $(BUILD)
+
+# Fast mode vs strict on the fixture models and images (tests/parity/fast_gate.py; docs/KERNELS.md "Fast kernels"):
+# prefix cosine >= 0.9999 and the stated max relative error per mmproj type, the first 32 greedy tokens equal
+# (a divergence only as a near-tie below the stated logit margin). CK_FAST_GATE_ARGS=--smoke: a bounded subset.
+.PHONY: test-fast
+test-fast: build
+	$(PYTHON) tests/parity/fast_gate.py --build $(BUILD) $(CK_FAST_GATE_ARGS)

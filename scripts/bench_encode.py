@@ -3,14 +3,18 @@
 same run, interleaved, median of N runs, peak RSS per process.
 
   bench_encode.py [--build build] [--types f16,q8_0] [--sizes 256,512,1024] [--threads 1,2] [--runs 3]
-                  [--isa avx2,avx512] [--preset 2b] [--out build/bench]
+                  [--isa avx2,avx512] [--preset 2b] [--modes strict,fast] [--out build/bench]
 
 Model: ck-synth --preset 2b (Qwen3-VL-2B vision dimensions; random weights do not change the arithmetic done).
 Images: astronaut.png (512x512, skimage; tests/parity/images/fetch_images.sh) and two derived from it, 256x256
 (2x2 box average) and 1024x1024 (pixel doubling), written into the output directory.
 Numbers: "encode" is the encoder computation alone (ck-encode --json encode_ms, ref_encode --meta
 timings_ms.encode); "process" is the whole command as a user runs it (load, warm-up where llama.cpp does one,
-preprocess, encode, write). Speed ratio = llama.cpp time / ck time (>= 1.0: ck at least as fast).
+preprocess, encode, write). Speed ratio = llama.cpp time / ck time (>= 1.0: ck at least as fast). ck runs once per numerics mode (--modes:
+strict = bit-exact with the pin, fast = docs/KERNELS.md "Fast kernels"), interleaved with the oracle runs.
+Peak: ck-bench-peak measures, in the same invocation, the peak of each instruction the mat-muls use (F32 FMA
+ymm / zmm, vdpbf16ps, vpdpbusd); each row's GFLOP/s (model count: 2·m·k per weight and token, 4·T²·d attention per
+layer, from the weights manifest) is printed as a fraction of the peak of the instruction its kernels use.
 Output: markdown table on stdout and in OUT/encode.md, JSON in OUT/encode.json.
 """
 import argparse, json, os, sys
@@ -45,8 +49,9 @@ def bench_images(out):
     return paths
 
 
-def plan_encoder(bin_dir, preset, mtype, out):
-    """-> (mmproj gguf, ck encoder dir): ck-synth, then ck-convert | ck-lower | ck-layout (skipped when present)."""
+def plan_encoder(bin_dir, preset, mtype, out, mode="strict"):
+    """-> (mmproj gguf, ck encoder dir): ck-synth, then ck-convert | ck-lower --mode | ck-layout (skipped when
+    present); the weights manifest is kept as DIR/manifest.json (flop count)."""
     models = os.path.join(out, "models")
     os.makedirs(models, exist_ok=True)
     gguf = os.path.join(models, f"{preset}-mmproj-{mtype}.gguf")
@@ -54,13 +59,61 @@ def plan_encoder(bin_dir, preset, mtype, out):
         print(f"[bench-encode] ck-synth --preset {preset} --mmproj-type {mtype}", file=sys.stderr)
         sh([os.path.join(bin_dir, "ck-synth"), "--preset", preset, "--mmproj-type", mtype, "--only", "mmproj",
             "-o", models, "-q"])
-    enc = os.path.join(out, f"enc-{preset}-{mtype}")
-    if not os.path.exists(os.path.join(enc, "call.json")):
+    enc = os.path.join(out, f"enc-{preset}-{mtype}" + ("" if mode == "strict" else "-" + mode))
+    if not os.path.exists(os.path.join(enc, "call.json")) or not os.path.exists(os.path.join(enc, "manifest.json")):
         os.makedirs(enc, exist_ok=True)
         b = lambda t: os.path.join(bin_dir, t)
-        sh(["bash", "-c", f"set -o pipefail; '{b('ck-convert')}' '{gguf}' -o '{enc}/model.bump' | '{b('ck-lower')}' - "
+        sh(["bash", "-c", f"set -o pipefail; '{b('ck-convert')}' '{gguf}' -o '{enc}/model.bump' --manifest "
+                          f"'{enc}/manifest.json' && '{b('ck-lower')}' '{enc}/manifest.json' --mode {mode} "
                           f"| '{b('ck-layout')}' - -o '{enc}'"])
     return gguf, enc
+
+
+def encoder_gflop(manifest, tokens):
+    """Model flop count of one encode with `tokens` merged tokens (4 patches each): 2·m·k per patch for the vision
+    blocks' weights, per merged token for the merger/deepstack weights, 2·prod(kernel) per patch for the patch
+    embedding, 4·P²·width per block for attention (QK^T and PV)."""
+    ts = json.load(open(manifest))["tensors"]
+    P = 4 * tokens
+    fl, blocks, width = 0.0, set(), 0
+    for t in ts:
+        ne, name = t["ne"], t["name"]
+        if not name.endswith(".weight") or len(ne) < 2:
+            continue
+        if len(ne) == 2:
+            if name.startswith("v.blk."):
+                fl += 2.0 * ne[0] * ne[1] * P
+                blocks.add(name.split(".")[2])
+                if name.endswith("attn_out.weight"):
+                    width = ne[1]
+            else:
+                fl += 2.0 * ne[0] * ne[1] * tokens
+        elif name.startswith("v.patch_embd"):
+            n = 1
+            for x in ne:
+                n *= x
+            fl += 2.0 * n * P
+    fl += 4.0 * P * P * width * len(blocks)
+    return fl / 1e9
+
+
+def peaks(bin_dir, threads):
+    """{threads: {instruction: GFLOP/s}} from ck-bench-peak (same invocation as the timings)."""
+    j = json.loads(sh([os.path.join(bin_dir, "ck-bench-peak")] + [str(t) for t in threads]).stdout)
+    return {p["threads"]: p for p in j["peaks"]}
+
+
+def instruction(who, mtype):
+    """The instruction whose peak bounds a side's mat-muls: ck strict uses vdpbf16ps for BF16 (where exact) and
+    VNNI for Q8_0; ck fast vdpbf16ps for F32/F16/BF16 (Q8_0 binds the strict kernel); llama.cpp's AVX-512 build
+    F32 FMA zmm (VNNI for Q8_0), its AVX2 build F32 FMA ymm."""
+    if mtype == "q8_0":
+        return "vnni_zmm" if who != "avx2" else "fma_ymm"
+    if who == "fast":
+        return "dpbf16_zmm"
+    if who == "strict":
+        return "dpbf16_zmm" if mtype == "bf16" else "fma_zmm"
+    return "fma_zmm" if who == "avx512" else "fma_ymm"
 
 
 def main():
@@ -72,33 +125,44 @@ def main():
     ap.add_argument("--runs", type=int, default=int(os.environ.get("CK_BENCH_RUNS", "3")))
     ap.add_argument("--isa", default=os.environ.get("CK_BENCH_ISA", "avx2,avx512"))
     ap.add_argument("--preset", default=os.environ.get("CK_BENCH_PRESET", "2b"))
+    ap.add_argument("--modes", default=os.environ.get("CK_BENCH_MODES", "strict,fast"))
     ap.add_argument("--out", default="")
     a = ap.parse_args()
     build = a.build if os.path.isabs(a.build) else os.path.join(ROOT, a.build)
     bin_dir = os.path.join(build, "bin")
     out = a.out or os.path.join(build, "bench")
     work = os.path.join(out, "encode-work")
+    modes = a.modes.split(",")
+    thread_list = list(map(int, a.threads.split(",")))
     os.makedirs(work, exist_ok=True)
     oracles = available_oracles(a.isa.split(","))
     images = bench_images(out)
+    pk = peaks(bin_dir, thread_list)
     header = {"date": sh(["date", "-u", "+%F"]).stdout.decode().strip(), "cpu": cpu_name(), "runs": a.runs,
-              "preset": a.preset, "oracles": [i for i, _ in oracles]}
+              "preset": a.preset, "oracles": [i for i, _ in oracles], "modes": modes, "peaks": pk}
     rows = []
     for mtype in a.types.split(","):
-        gguf, enc = plan_encoder(bin_dir, a.preset, mtype, out)
+        encs = {}
+        for mode in modes:
+            gguf, encs[mode] = plan_encoder(bin_dir, a.preset, mtype, out, mode)
         for size in map(int, a.sizes.split(",")):
             img = images[size]
-            for t in map(int, a.threads.split(",")):
-                ck = {"encode": [], "wall": [], "cpu": [], "rss": []}
+            for t in thread_list:
+                cks = {m: {"encode": [], "wall": [], "cpu": [], "rss": []} for m in modes}
                 ref = {isa: {"encode": [], "wall": [], "cpu": [], "rss": []} for isa, _ in oracles}
                 tokens = None
                 for r in range(a.runs):
-                    js = os.path.join(work, "ck.json")
-                    w, rss, cpu = run_measured([os.path.join(bin_dir, "ck-encode"), "-m", enc, "-t", str(t), img,
-                                           "-o", os.path.join(work, "ck.prefix"), "--json", js])
-                    j = json.load(open(js))
-                    tokens = j["tokens"]
-                    ck["encode"].append(j["encode_ms"]); ck["wall"].append(w); ck["cpu"].append(cpu); ck["rss"].append(rss)
+                    for mode in modes:
+                        js = os.path.join(work, "ck.json")
+                        w, rss, cpu = run_measured([os.path.join(bin_dir, "ck-encode"), "-m", encs[mode], "-t", str(t),
+                                                    img, "-o", os.path.join(work, "ck.prefix"), "--json", js])
+                        j = json.load(open(js))
+                        if j.get("mode", "strict") != mode:
+                            raise SystemExit(f"bench-encode: ck-encode of {encs[mode]} ran mode {j.get('mode')}")
+                        tokens = j["tokens"]
+                        ck = cks[mode]
+                        ck["encode"].append(j["encode_ms"]); ck["wall"].append(w); ck["cpu"].append(cpu)
+                        ck["rss"].append(rss)
                     for isa, ob in oracles:
                         meta = os.path.join(work, f"ref-{isa}.json")
                         w, rss, cpu = run_measured([os.path.join(ob, "ref_encode"), "--mmproj", gguf, "--image", img,
@@ -107,29 +171,48 @@ def main():
                         m = json.load(open(meta))
                         ref[isa]["encode"].append(m["timings_ms"]["encode"])
                         ref[isa]["wall"].append(w); ref[isa]["cpu"].append(cpu); ref[isa]["rss"].append(rss)
-                    print(f"[bench-encode] {mtype} {size}px t{t} run {r + 1}/{a.runs}: ck {ck['encode'][-1]:.0f} ms"
+                    print(f"[bench-encode] {mtype} {size}px t{t} run {r + 1}/{a.runs}: "
+                          + ", ".join(f"ck {m} {cks[m]['encode'][-1]:.0f} ms" for m in modes)
                           + "".join(f", {i} {ref[i]['encode'][-1]:.0f} ms" for i, _ in oracles), file=sys.stderr)
-                row = {"mmproj": mtype, "image": f"{size}x{size}", "tokens": tokens, "threads": t,
-                       "ck": {k: median(v) for k, v in ck.items()},
+                gf = encoder_gflop(os.path.join(encs[modes[0]], "manifest.json"), tokens)
+                row = {"mmproj": mtype, "image": f"{size}x{size}", "tokens": tokens, "threads": t, "gflop": gf,
+                       "ck": {m: {k: median(v) for k, v in cks[m].items()} for m in modes},
                        "llama.cpp": {isa: {k: median(v) for k, v in d.items()} for isa, d in ref.items()},
-                       "samples": {"ck": ck, **ref}}
+                       "samples": {**{"ck " + m: cks[m] for m in modes}, **ref}}
                 rows.append(row)
     isas = [i for i, _ in oracles]
+    sides = [("ck " + m, m) for m in modes] + [(i, i) for i in isas]
     md = [f"### ck-encode vs llama.cpp encoder ({header['date']}, {header['cpu']}, {a.preset} dims, "
           f"median of {a.runs})", "",
-          "| mmproj | image | tokens | thr | ck encode ms | " + " | ".join(f"{i} ms | speed ×{i}" for i in isas)
-          + " | ck process ms (cpu) | " + " | ".join(f"{i} process ms (cpu)" for i in isas) + " | ck RSS MiB | "
+          "Measured peak (ck-bench-peak, same run), GFLOP/s (vnni: GOP/s): "
+          + "; ".join(f"{t} thr: " + ", ".join(f"{k} {v:.0f}" for k, v in p.items() if k != "threads")
+                      for t, p in pk.items()), "",
+          "| mmproj | image | tokens | thr | GFLOP | " + " | ".join(f"ck {m} ms" for m in modes) + " | "
+          + " | ".join(f"{i} ms | " + " | ".join(f"×{i} ({m})" for m in modes) for i in isas) + " | "
+          + " | ".join(f"{s} % peak (instr)" for s, _ in sides) + " | "
+          + " | ".join(f"ck {m} process ms (cpu)" for m in modes) + " | "
+          + " | ".join(f"{i} process ms (cpu)" for i in isas) + " | ck RSS MiB | "
           + " | ".join(f"{i} RSS MiB" for i in isas) + " |",
-          "|" + "---|" * (7 + 4 * len(isas))]
+          "|" + "---|" * (5 + len(modes) + len(isas) * (1 + len(modes)) + len(sides) + len(modes) + 2 * len(isas) + 1)]
     for r in rows:
         c, L = r["ck"], r["llama.cpp"]
-        md.append(f"| {r['mmproj']} | {r['image']} | {r['tokens']} | {r['threads']} | {fmt(c['encode'])} | "
-                  + " | ".join(f"{fmt(L[i]['encode'])} | {fmt(ratio(L[i]['encode'], c['encode']), 2)}" for i in isas)
-                  + f" | {fmt(c['wall'], 0)} ({fmt(c['cpu'], 0)}) | "
+        ms = {**{"ck " + m: c[m]["encode"] for m in modes}, **{i: L[i]["encode"] for i in isas}}
+        pct = []
+        for s, who in sides:
+            ins = instruction(who, r["mmproj"])
+            p = pk[r["threads"]].get(ins, 0)
+            pct.append(f"{fmt(100.0 * r['gflop'] / (ms[s] / 1000.0) / p, 0)} ({ins})" if p else "-")
+        md.append(f"| {r['mmproj']} | {r['image']} | {r['tokens']} | {r['threads']} | {fmt(r['gflop'], 0)} | "
+                  + " | ".join(fmt(c[m]["encode"]) for m in modes) + " | "
+                  + " | ".join(f"{fmt(L[i]['encode'])} | "
+                               + " | ".join(fmt(ratio(L[i]["encode"], c[m]["encode"]), 2) for m in modes)
+                               for i in isas) + " | " + " | ".join(pct) + " | "
+                  + " | ".join(f"{fmt(c[m]['wall'], 0)} ({fmt(c[m]['cpu'], 0)})" for m in modes) + " | "
                   + " | ".join(f"{fmt(L[i]['wall'], 0)} ({fmt(L[i]['cpu'], 0)})" for i in isas)
-                  + f" | {fmt(c['rss'], 0)} | " + " | ".join(fmt(L[i]['rss'], 0) for i in isas) + " |")
+                  + f" | {fmt(c[modes[0]]['rss'], 0)} | " + " | ".join(fmt(L[i]['rss'], 0) for i in isas) + " |")
     md.append("")
-    md.append("speed × = llama.cpp encode ms / ck encode ms (>= 1.00: ck at least as fast). Process = whole command "
+    md.append("× = llama.cpp encode ms / ck encode ms (>= 1.00: ck at least as fast). % peak = model GFLOP / encode "
+              "time / the measured peak of the instruction in brackets. Process = whole command "
               "(load + llama.cpp's warm-up + preprocess + encode + write); (cpu) = its user + system CPU time.")
     write_outputs(out, "encode", rows, "\n".join(md) + "\n", header)
 

@@ -1,7 +1,8 @@
 // Fast fused flash attention (`flash_attn_ext.f32.fast`). Not bit-exact with ggml; tolerance-tested against the
 // strict kernel and an exact (double) attention (tests/unit/kernels_fast_test.cpp).
 //
-// Per (head h, block of kR = 4 query rows), keys in blocks of 64 (online softmax, base 2):
+// Per (head h, block of kR = 4 query rows), keys in blocks of 64 (online softmax, base 2); up to 16 row blocks
+// of one head walk the key blocks together (see flash_attn_fast below):
 //   - scores in F32: q * (scale * log2 e) (rounded once) times K (F16, exact in F32), FMA over the head dim with
 //     16 keys per zmm (K transposed to F32 per kv head, once per thread and head), + mask * log2 e; key blocks
 //     whose mask is -inf for all rows of the block are skipped;
@@ -122,108 +123,125 @@ CK_TARGET_AVX512_BF16 __attribute__((always_inline)) inline void pv_chunk(const 
     for (int c = 0; c < NC; ++c) _mm512_store_ps(O[r] + c0 + 16 * c, acc[r][c]);
 }
 
-// One block of up to kR query rows [i0, i0 + nr) of head h against the packed kv head.
-CK_TARGET_AVX512_BF16 void block(const FlashAttnShape& s, const float* q, const uint16_t* mask, float* out,
-                                 int64_t h, int64_t i0, int nr, const KvPack& kv) {
-  const int64_t DK = s.DK, DVp = (s.DV + 15) / 16 * 16, nb = (s.KV + kKB - 1) / kKB;
+// The running state of one block of up to kR query rows [i0, i0 + nr) of head h.
+struct QBlock {
   alignas(64) float qs[kR][256];
   alignas(64) float O[kR][256];
-  alignas(64) uint32_t P[kR][kKB / 2];
   float M[kR], L[kR];
-  bool nan_row[kR] = {};  // a NaN score: the row's softmax is NaN (the max would drop it)
+  bool nan_row[kR];  // a NaN score: the row's softmax is NaN (the max would drop it)
+  int64_t h, i0;
+  int nr;
+};
+
+CK_TARGET_AVX512_BF16 void block_init(const FlashAttnShape& s, const float* q, QBlock& st) {
   const float qscale = s.scale * kLog2e;
   for (int r = 0; r < kR; ++r) {
-    M[r] = -INFINITY;
-    L[r] = 0.0f;
-    std::memset(O[r], 0, sizeof(O[r]));
-    for (int64_t d = 0; d < DK; ++d) qs[r][d] = r < nr ? q[(i0 + r) * s.q_si + h * s.q_sh + d] * qscale : 0.0f;
+    st.M[r] = -INFINITY;
+    st.L[r] = 0.0f;
+    st.nan_row[r] = false;
+    std::memset(st.O[r], 0, sizeof(st.O[r]));
+    for (int64_t d = 0; d < s.DK; ++d)
+      st.qs[r][d] = r < st.nr ? q[(st.i0 + r) * s.q_si + st.h * s.q_sh + d] * qscale : 0.0f;
   }
-  for (int64_t b = 0; b < nb; ++b) {
-    const int64_t j0 = b * kKB;
-    const int64_t nk = std::min<int64_t>(kKB, s.KV - j0);
-    // mask rows of this block as F32 (times log2 e); skip the block if every used entry is -inf
-    alignas(64) float mk[kR][kKB];
-    if (mask) {
-      bool any = false;
-      for (int r = 0; r < kR; ++r) {
-        const uint16_t* mr = mask + (i0 + std::min(r, nr - 1)) * s.mask_si + j0;
-        for (int g = 0; g < kKG; ++g) {
-          const int valid = int(std::clamp<int64_t>(nk - 16 * g, 0, 16));
-          const __m256i hv = _mm256_maskz_loadu_epi16(__mmask16((1u << valid) - 1), mr + 16 * g);
-          const __m512 f = _mm512_mul_ps(_mm512_cvtph_ps(hv), _mm512_set1_ps(kLog2e));
-          _mm512_store_ps(mk[r] + 16 * g, f);
-          if (r < nr && valid) any |= _mm512_cmp_ps_mask(f, _mm512_set1_ps(-INFINITY), _CMP_NEQ_UQ) & ((1u << valid) - 1);
-        }
-      }
-      if (!any) continue;
-    }
-    // scores: kR rows x 64 keys
-    __m512 S[kR][kKG];
-#pragma GCC unroll 4
-    for (int r = 0; r < kR; ++r)
-#pragma GCC unroll 4
-      for (int g = 0; g < kKG; ++g) S[r][g] = _mm512_setzero_ps();
-    const float* kt = kv.kt.data() + b * kKG * DK * 16;
-    for (int64_t d = 0; d < DK; ++d) {
-      __m512 Kv[kKG];
-#pragma GCC unroll 4
-      for (int g = 0; g < kKG; ++g) Kv[g] = _mm512_loadu_ps(kt + (g * DK + d) * 16);
-#pragma GCC unroll 4
-      for (int r = 0; r < kR; ++r) {
-        const __m512 qv = _mm512_set1_ps(qs[r][d]);
-#pragma GCC unroll 4
-        for (int g = 0; g < kKG; ++g) S[r][g] = _mm512_fmadd_ps(qv, Kv[g], S[r][g]);
-      }
-    }
+}
+
+// Key block b (keys [64 b, 64 b + 64)) into the block's state.
+CK_TARGET_AVX512_BF16 void block_step(const FlashAttnShape& s, const uint16_t* mask, const KvPack& kv, int64_t b,
+                                      QBlock& st) {
+  const int64_t DK = s.DK, DVp = (s.DV + 15) / 16 * 16, i0 = st.i0;
+  const int nr = st.nr;
+  auto& qs = st.qs;
+  auto& O = st.O;
+  float* M = st.M;
+  float* L = st.L;
+  alignas(64) uint32_t P[kR][kKB / 2];
+  const int64_t j0 = b * kKB;
+  const int64_t nk = std::min<int64_t>(kKB, s.KV - j0);
+  // mask rows of this block as F32 (times log2 e); skip the block if every used entry is -inf
+  alignas(64) float mk[kR][kKB];
+  if (mask) {
+    bool any = false;
     for (int r = 0; r < kR; ++r) {
-      __m512 tmax = _mm512_set1_ps(-INFINITY);
-      __mmask16 nan = 0;
+      const uint16_t* mr = mask + (i0 + std::min(r, nr - 1)) * s.mask_si + j0;
       for (int g = 0; g < kKG; ++g) {
         const int valid = int(std::clamp<int64_t>(nk - 16 * g, 0, 16));
-        __m512 x = S[r][g];
-        if (mask) x = _mm512_add_ps(x, _mm512_load_ps(mk[r] + 16 * g));
-        x = _mm512_mask_blend_ps(__mmask16((1u << valid) - 1), _mm512_set1_ps(-INFINITY), x);
-        S[r][g] = x;
-        nan |= _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
-        tmax = _mm512_max_ps(tmax, x);
+        const __m256i hv = _mm256_maskz_loadu_epi16(__mmask16((1u << valid) - 1), mr + 16 * g);
+        const __m512 f = _mm512_mul_ps(_mm512_cvtph_ps(hv), _mm512_set1_ps(kLog2e));
+        _mm512_store_ps(mk[r] + 16 * g, f);
+        if (r < nr && valid) any |= _mm512_cmp_ps_mask(f, _mm512_set1_ps(-INFINITY), _CMP_NEQ_UQ) & ((1u << valid) - 1);
       }
-      if (nan) nan_row[r] = true;
-      const float bmax = _mm512_reduce_max_ps(tmax);
-      const float mnew = std::max(M[r], bmax);
-      if (mnew == -INFINITY) {  // nothing unmasked yet in this row
-        std::memset(P[r], 0, sizeof(P[r]));
-        continue;
-      }
-      const __m512 mv = _mm512_set1_ps(mnew);
-      __m512 sum = _mm512_setzero_ps();
-      for (int g = 0; g < kKG; g += 2) {
-        const __m512 p0 = exp2_neg(_mm512_sub_ps(S[r][g], mv));
-        const __m512 p1 = exp2_neg(_mm512_sub_ps(S[r][g + 1], mv));
-        sum = _mm512_add_ps(sum, _mm512_add_ps(p0, p1));
-        // bf16 pairs: word 2e = p[key 2e], word 2e+1 = p[key 2e+1] -> keys in order
-        _mm512_store_si512(P[r] + 8 * g, (__m512i)_mm512_cvtne2ps_pbh(p1, p0));
-      }
-      if (mnew > M[r]) {
-        const float alpha = M[r] == -INFINITY ? 0.0f : std::exp2(M[r] - mnew);
-        if (alpha != 1.0f) {
-          const __m512 av = _mm512_set1_ps(alpha);
-          for (int64_t d = 0; d < DVp; d += 16) _mm512_store_ps(O[r] + d, _mm512_mul_ps(_mm512_load_ps(O[r] + d), av));
-          L[r] *= alpha;
-        }
-        M[r] = mnew;
-      }
-      L[r] += _mm512_reduce_add_ps(sum);
     }
-    const int npairs = int((nk + 1) / 2);
-    int64_t c0 = 0;
-    for (; c0 + 64 <= DVp; c0 += 64) pv_chunk<4>(P, npairs, kv.vp.data() + j0 * DVp, DVp, c0, O);
-    for (; c0 + 32 <= DVp; c0 += 32) pv_chunk<2>(P, npairs, kv.vp.data() + j0 * DVp, DVp, c0, O);
-    for (; c0 < DVp; c0 += 16) pv_chunk<1>(P, npairs, kv.vp.data() + j0 * DVp, DVp, c0, O);
+    if (!any) return;
   }
-  for (int r = 0; r < nr; ++r) {  // a row with every key masked (L = 0) is 0, as ggml's (not 0 * O)
-    float* o = out + ((i0 + r) * s.H + h) * s.DV;
-    const float inv = L[r] == 0.0f ? 0.0f : 1.0f / L[r];
-    for (int64_t d = 0; d < s.DV; ++d) o[d] = nan_row[r] ? NAN : L[r] == 0.0f ? 0.0f : O[r][d] * inv;
+  // scores: kR rows x 64 keys
+  __m512 S[kR][kKG];
+#pragma GCC unroll 4
+  for (int r = 0; r < kR; ++r)
+#pragma GCC unroll 4
+    for (int g = 0; g < kKG; ++g) S[r][g] = _mm512_setzero_ps();
+  const float* kt = kv.kt.data() + b * kKG * DK * 16;
+  for (int64_t d = 0; d < DK; ++d) {
+    __m512 Kv[kKG];
+#pragma GCC unroll 4
+    for (int g = 0; g < kKG; ++g) Kv[g] = _mm512_loadu_ps(kt + (g * DK + d) * 16);
+#pragma GCC unroll 4
+    for (int r = 0; r < kR; ++r) {
+      const __m512 qv = _mm512_set1_ps(qs[r][d]);
+#pragma GCC unroll 4
+      for (int g = 0; g < kKG; ++g) S[r][g] = _mm512_fmadd_ps(qv, Kv[g], S[r][g]);
+    }
+  }
+  for (int r = 0; r < kR; ++r) {
+    __m512 tmax = _mm512_set1_ps(-INFINITY);
+    __mmask16 nan = 0;
+    for (int g = 0; g < kKG; ++g) {
+      const int valid = int(std::clamp<int64_t>(nk - 16 * g, 0, 16));
+      __m512 x = S[r][g];
+      if (mask) x = _mm512_add_ps(x, _mm512_load_ps(mk[r] + 16 * g));
+      x = _mm512_mask_blend_ps(__mmask16((1u << valid) - 1), _mm512_set1_ps(-INFINITY), x);
+      S[r][g] = x;
+      nan |= _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
+      tmax = _mm512_max_ps(tmax, x);
+    }
+    if (nan) st.nan_row[r] = true;
+    const float bmax = _mm512_reduce_max_ps(tmax);
+    const float mnew = std::max(M[r], bmax);
+    if (mnew == -INFINITY) {  // nothing unmasked yet in this row
+      std::memset(P[r], 0, sizeof(P[r]));
+      continue;
+    }
+    const __m512 mv = _mm512_set1_ps(mnew);
+    __m512 sum = _mm512_setzero_ps();
+    for (int g = 0; g < kKG; g += 2) {
+      const __m512 p0 = exp2_neg(_mm512_sub_ps(S[r][g], mv));
+      const __m512 p1 = exp2_neg(_mm512_sub_ps(S[r][g + 1], mv));
+      sum = _mm512_add_ps(sum, _mm512_add_ps(p0, p1));
+      // bf16 pairs: word 2e = p[key 2e], word 2e+1 = p[key 2e+1] -> keys in order
+      _mm512_store_si512(P[r] + 8 * g, (__m512i)_mm512_cvtne2ps_pbh(p1, p0));
+    }
+    if (mnew > M[r]) {
+      const float alpha = M[r] == -INFINITY ? 0.0f : std::exp2(M[r] - mnew);
+      if (alpha != 1.0f) {
+        const __m512 av = _mm512_set1_ps(alpha);
+        for (int64_t d = 0; d < DVp; d += 16) _mm512_store_ps(O[r] + d, _mm512_mul_ps(_mm512_load_ps(O[r] + d), av));
+        L[r] *= alpha;
+      }
+      M[r] = mnew;
+    }
+    L[r] += _mm512_reduce_add_ps(sum);
+  }
+  const int npairs = int((nk + 1) / 2);
+  int64_t c0 = 0;
+  for (; c0 + 64 <= DVp; c0 += 64) pv_chunk<4>(P, npairs, kv.vp.data() + j0 * DVp, DVp, c0, O);
+  for (; c0 + 32 <= DVp; c0 += 32) pv_chunk<2>(P, npairs, kv.vp.data() + j0 * DVp, DVp, c0, O);
+  for (; c0 < DVp; c0 += 16) pv_chunk<1>(P, npairs, kv.vp.data() + j0 * DVp, DVp, c0, O);
+}
+
+CK_TARGET_AVX512_BF16 void block_finish(const FlashAttnShape& s, const QBlock& st, float* out) {
+  for (int r = 0; r < st.nr; ++r) {  // a row with every key masked (L = 0) is 0, as ggml's (not 0 * O)
+    float* o = out + ((st.i0 + r) * s.H + st.h) * s.DV;
+    const float L = st.L[r], inv = L == 0.0f ? 0.0f : 1.0f / L;
+    for (int64_t d = 0; d < s.DV; ++d) o[d] = st.nan_row[r] ? NAN : L == 0.0f ? 0.0f : st.O[r][d] * inv;
   }
 }
 
@@ -237,21 +255,36 @@ bool flash_attn_fast_applies(const FlashAttnShape& s) {
 
 CK_TARGET_AVX512_BF16 void flash_attn_fast(const FlashAttnShape& s, const float* q, const uint16_t* k,
                                            const uint16_t* v, const uint16_t* mask, float* out, int ith, int nth) {
-  const int64_t nqb = (s.N + kR - 1) / kR;
+  // Items (head, block of kR rows), head-major, split over threads. Up to kGroup consecutive items of one head
+  // go through the key blocks together, so each 64-key block of K/V (24 KB at d = 64) is read from L1 by all of
+  // them (a whole head's K/V at 4096 keys is 1.5 MB: beyond L2). Every row sees the key blocks in order 0, 1,
+  // ...: the grouping and the thread split never change a result.
+  constexpr int kGroup = 16;
+  const int64_t nqb = (s.N + kR - 1) / kR, nb = (s.KV + kKB - 1) / kKB;
   const auto [r0, r1] = split_range(size_t(s.H * nqb), ith, nth);
   thread_local KvPack kv;
-  kv.KV = -1;  // K/V memory may have changed since the last call
+  thread_local std::vector<QBlock> st;
+  st.resize(kGroup);
   int64_t packed_g = -1;
   const int64_t group = s.H / s.Hk;
-  for (size_t r = r0; r < r1; ++r) {
-    const int64_t h = int64_t(r) / nqb, qb = int64_t(r) % nqb;
-    const int64_t g = h / group;
+  for (int64_t r = int64_t(r0); r < int64_t(r1);) {
+    const int64_t h = r / nqb, g = h / group;
+    const int64_t n = std::min<int64_t>({int64_t(kGroup), int64_t(r1) - r, (h + 1) * nqb - r});
     if (g != packed_g) {
       pack_kv(s, k + g * s.k_sg, v + g * s.v_sg, kv);
       packed_g = g;
     }
-    const int64_t i0 = qb * kR;
-    block(s, q, mask, out, h, i0, int(std::min<int64_t>(kR, s.N - i0)), kv);
+    for (int64_t e = 0; e < n; ++e) {
+      QBlock& b = st[size_t(e)];
+      b.h = h;
+      b.i0 = ((r + e) % nqb) * kR;
+      b.nr = int(std::min<int64_t>(kR, s.N - b.i0));
+      block_init(s, q, b);
+    }
+    for (int64_t kb = 0; kb < nb; ++kb)
+      for (int64_t e = 0; e < n; ++e) block_step(s, mask, kv, kb, st[size_t(e)]);
+    for (int64_t e = 0; e < n; ++e) block_finish(s, st[size_t(e)], out);
+    r += n;
   }
 }
 
