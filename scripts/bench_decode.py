@@ -180,8 +180,8 @@ def main():
             ins = prefill_instruction(who, r["text"])
             p = pk[r["threads"]].get(ins, 0)
             secs = r["prompt_tokens"] / tps[s] if tps[s] else float("nan")
-            pct.append(f"{fmt(100.0 * r['prefill_gflop'] / secs / p, 0)} ({ins})" if p else "-")
-        md.append(f"| {r['text']} | {r['threads']} | {r['prompt_tokens']} | {fmt(r['prefill_gflop'], 0)} | "
+            pct.append(f"{fmt(100.0 * r['prefill_gflop'] / secs / p, 1)} ({ins})" if p else "-")
+        md.append(f"| {r['text']} | {r['threads']} | {r['prompt_tokens']} | {fmt(r['prefill_gflop'], 1 if r['prefill_gflop'] >= 10 else 3)} | "
                   + " | ".join(fmt(c[m]["prefill_tps"]) for m in modes) + " | "
                   + " | ".join(f"{fmt(L[i]['prefill_tps'])} | "
                                + " | ".join(fmt(c[m]["prefill_tps"] / L[i]["prefill_tps"], 2) for m in modes)

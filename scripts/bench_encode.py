@@ -201,8 +201,8 @@ def main():
         for s, who in sides:
             ins = instruction(who, r["mmproj"])
             p = pk[r["threads"]].get(ins, 0)
-            pct.append(f"{fmt(100.0 * r['gflop'] / (ms[s] / 1000.0) / p, 0)} ({ins})" if p else "-")
-        md.append(f"| {r['mmproj']} | {r['image']} | {r['tokens']} | {r['threads']} | {fmt(r['gflop'], 0)} | "
+            pct.append(f"{fmt(100.0 * r['gflop'] / (ms[s] / 1000.0) / p, 1)} ({ins})" if p else "-")
+        md.append(f"| {r['mmproj']} | {r['image']} | {r['tokens']} | {r['threads']} | {fmt(r['gflop'], 1 if r['gflop'] >= 10 else 3)} | "
                   + " | ".join(fmt(c[m]["encode"]) for m in modes) + " | "
                   + " | ".join(f"{fmt(L[i]['encode'])} | "
                                + " | ".join(fmt(ratio(L[i]["encode"], c[m]["encode"]), 2) for m in modes)
