@@ -22,7 +22,9 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 COS_MIN = 0.9999
 # max |fast - strict| / max |strict| over a prefix, per mmproj type: bf16 products (u = 2^-8) through the vision
-# tower; measured on the tiny fixture models (see docs/KERNELS.md), with ~2x headroom
+# tower. Measured on the tiny fixture models, 7 images each (2026-12-07): f32 <= 6.9e-3, f16 <= 7.4e-3,
+# bf16 <= 5.9e-3, q8_0 <= 1.66e-2 (its mat-muls are strict, but the activation re-quantization amplifies the
+# fast attention's and F32 layers' differences; its cosine is the lowest too, 0.99991-0.99996)
 MAX_REL = {"f32": 0.02, "f16": 0.02, "bf16": 0.02, "q8_0": 0.02}
 # a greedy divergence is a near-tie when strict's logits of its token and fast's differ by less than this
 # (absolute logit units; the tiny models' top logits are ~0.5-3, the fast prefixes' rms relative error ~0.4-1.4 %)
