@@ -21,6 +21,9 @@ class Engine {
  public:
   virtual ~Engine() = default;
   virtual std::string model_id() const = 0;
+  // Cheap checks before the request waits for a slot (and, streaming, before the 200 header goes out): throws
+  // RequestError for what can be refused without running anything (max_tokens above the limit, ...).
+  virtual void validate(const ChatRequest&) const {}
   // Throws RequestError for requests the model cannot take (prompt longer than the context, ...).
   virtual GenerateResult generate(const ChatRequest& req, const std::function<bool(std::string_view)>& on_piece) = 0;
 };

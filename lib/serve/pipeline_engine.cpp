@@ -140,14 +140,23 @@ PipelineEngine::PipelineEngine(const PipelineEngineOptions& o) : opt_(o), impl_(
 
 PipelineEngine::~PipelineEngine() = default;
 
-GenerateResult PipelineEngine::generate(const ChatRequest& req, const std::function<bool(std::string_view)>& on_piece) {
-  Impl& I = *impl_;
-  GenerateResult out;
-  const auto& formats = dc::ChatFormats::builtin();
+void PipelineEngine::validate(const ChatRequest& req) const {
   if (req.max_tokens > opt_.max_tokens)
     throw bad("max_tokens " + std::to_string(req.max_tokens) + " is above this server's limit of " +
                   std::to_string(opt_.max_tokens),
               "max_tokens");
+  const std::string& marker = dc::ChatFormats::builtin().media_marker;
+  for (const auto& m : req.messages)
+    for (const auto& p : m.content)
+      if (p.kind == ContentPart::Kind::text && p.text.find(marker) != std::string::npos)
+        throw bad("message text must not contain the media marker " + marker, "messages");
+}
+
+GenerateResult PipelineEngine::generate(const ChatRequest& req, const std::function<bool(std::string_view)>& on_piece) {
+  Impl& I = *impl_;
+  GenerateResult out;
+  const auto& formats = dc::ChatFormats::builtin();
+  validate(req);
   const int n_predict = req.max_tokens < 0 ? opt_.max_tokens : req.max_tokens;
 
   // The conversation: text parts as they are, each image part the media marker (mtmd's prompt convention).
@@ -157,8 +166,6 @@ GenerateResult PipelineEngine::generate(const ChatRequest& req, const std::funct
     std::string content;
     for (const auto& p : m.content) {
       if (p.kind == ContentPart::Kind::text) {
-        if (p.text.find(formats.media_marker) != std::string::npos)
-          throw bad("message text must not contain the media marker " + formats.media_marker, "messages");
         content += p.text;
       } else {
         content += formats.media_marker;

@@ -53,6 +53,7 @@ class PipelineEngine : public Engine {
   explicit PipelineEngine(const PipelineEngineOptions& o);  // loads everything; throws ck::Error
   ~PipelineEngine() override;
   std::string model_id() const override { return opt_.model_id; }
+  void validate(const ChatRequest& req) const override;
   GenerateResult generate(const ChatRequest& req, const std::function<bool(std::string_view)>& on_piece) override;
 
   struct Impl;

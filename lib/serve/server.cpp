@@ -6,6 +6,7 @@
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <sstream>
+#include <map>
 #include <set>
 #include <poll.h>
 #include <sys/socket.h>
@@ -44,6 +45,10 @@ std::string Metrics::prometheus() const {
 }
 
 struct Server::Impl {
+  // Connections in a blocking read or write, since when: the reaper shuts those stalled past io_timeout_s (an idle
+  // keep-alive, a header or body that stops coming, a client that stops reading), so their threads end.
+  std::map<int, std::chrono::steady_clock::time_point> io_since;
+  std::unique_ptr<net::steady_timer> reaper;
   net::io_context io;
   tcp::acceptor acceptor{io};
   std::mutex mu;
@@ -55,6 +60,20 @@ struct Server::Impl {
 };
 
 namespace {
+
+// Marks a blocking read/write on fd for the reaper (Server::Impl::io_since) while it lives.
+struct IoWatch {
+  Server::Impl& I;
+  int fd;
+  IoWatch(Server::Impl& i, int f) : I(i), fd(f) {
+    std::lock_guard lk(I.mu);
+    I.io_since[fd] = std::chrono::steady_clock::now();
+  }
+  ~IoWatch() {
+    std::lock_guard lk(I.mu);
+    I.io_since.erase(fd);
+  }
+};
 
 int64_t now_s() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -120,6 +139,7 @@ void Server::stop() {
     impl_->stopping = true;
     beast::error_code ec;
     impl_->acceptor.close(ec);
+    if (impl_->reaper) impl_->reaper->cancel();
     for (int fd : impl_->fds) ::shutdown(fd, SHUT_RD);
   });
 }
@@ -136,7 +156,10 @@ void Server::run() {
     std::string target(req.target());
     auto send = [&](http::response<http::string_body>&& res) {
       beast::error_code ec;
-      http::write(sock, res, ec);
+      {
+        IoWatch w(I, sock.native_handle());
+        http::write(sock, res, ec);
+      }
       return !ec && res.keep_alive();
     };
     auto error = [&](const RequestError& e) {
@@ -156,6 +179,11 @@ void Server::run() {
     auto parsed = parse_chat_request(req.body(), std::string_view(ct.data(), ct.size()), opt.parse);
     if (auto* e = std::get_if<RequestError>(&parsed)) return error(*e);
     ChatRequest& cr = std::get<ChatRequest>(parsed);
+    try {
+      engine.validate(cr);
+    } catch (const RequestError& e) {
+      return error(e);
+    }
     req.body().clear();
     req.body().shrink_to_fit();
 
@@ -191,7 +219,10 @@ void Server::run() {
     bool first = true;
     auto write_chunk = [&](const std::string& s) {
       beast::error_code ec;
-      net::write(sock, http::make_chunk(net::buffer(s)), ec);
+      {
+        IoWatch w(I, sock.native_handle());
+        net::write(sock, http::make_chunk(net::buffer(s)), ec);
+      }
       if (ec) client_gone = true;
       return !ec;
     };
@@ -204,7 +235,10 @@ void Server::run() {
       head->keep_alive(req.keep_alive());
       ser.emplace(*head);
       beast::error_code ec;
-      http::write_header(sock, *ser, ec);
+      {
+        IoWatch w(I, sock.native_handle());
+        http::write_header(sock, *ser, ec);
+      }
       if (ec) return false;
     }
     auto emit = [&](const std::string& s) {
@@ -240,7 +274,10 @@ void Server::run() {
       write_chunk("data: " + error_json(e) + "\n\n");
       write_chunk("data: [DONE]\n\n");
       beast::error_code ec;
-      net::write(sock, http::make_chunk_last(), ec);
+      {
+        IoWatch w(I, sock.native_handle());
+        net::write(sock, http::make_chunk_last(), ec);
+      }
       return false;
     } catch (const std::exception& e) {
       ++m.requests_5xx;
@@ -271,7 +308,10 @@ void Server::run() {
     if (cr.include_usage) write_chunk(usage_chunk_event(id, model, created, result.usage));
     write_chunk("data: [DONE]\n\n");
     beast::error_code ec;
-    net::write(sock, http::make_chunk_last(), ec);
+    {
+      IoWatch w(I, sock.native_handle());
+      net::write(sock, http::make_chunk_last(), ec);
+    }
     return !ec && req.keep_alive();
   };
 
@@ -282,7 +322,10 @@ void Server::run() {
       parser.body_limit(opt.max_body);
       parser.header_limit(64 * 1024);
       beast::error_code ec;
-      http::read(sock, buf, parser, ec);
+      {
+        IoWatch w(I, sock.native_handle());
+        http::read(sock, buf, parser, ec);
+      }
       if (ec == http::error::end_of_stream || ec == net::error::eof || ec == net::error::connection_reset) break;
       if (ec) {
         ++m.requests;
@@ -297,7 +340,10 @@ void Server::run() {
         res.keep_alive(false);
         res.body() = error_json(e);
         res.prepare_payload();
-        http::write(sock, res, ec);
+        {
+          IoWatch w(I, sock.native_handle());
+          http::write(sock, res, ec);
+        }
         break;
       }
       Request req = parser.release();
@@ -329,6 +375,21 @@ void Server::run() {
     });
   };
   accept();
+  I.reaper = std::make_unique<net::steady_timer>(I.io);
+  std::function<void()> reap = [&] {
+    I.reaper->expires_after(std::chrono::seconds(1));
+    I.reaper->async_wait([&](beast::error_code ec) {
+      if (ec) return;  // cancelled by stop()
+      {
+        std::lock_guard lk(I.mu);
+        const auto limit = std::chrono::steady_clock::now() - std::chrono::seconds(opt.io_timeout_s);
+        for (const auto& [fd, since] : I.io_since)
+          if (since < limit) ::shutdown(fd, SHUT_RDWR);
+      }
+      reap();
+    });
+  };
+  reap();
   I.io.run();
   std::unique_lock lk(I.mu);
   I.cv.wait(lk, [&] { return I.connections == 0; });

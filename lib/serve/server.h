@@ -20,6 +20,7 @@ struct ServerOptions {
   uint16_t port = 8080;  // 0: any free port (see Server::port)
   int parallel = 1;
   size_t max_body = 64u << 20;
+  int io_timeout_s = 60;  // a connection idle (or stalled mid-request) this long is closed
   ParseOptions parse;
 };
 

@@ -178,10 +178,11 @@ struct Running {
   FakeEngine engine;
   std::unique_ptr<Server> server;
   std::thread thread;
-  explicit Running(int parallel = 1, int delay_ms = 0) {
+  explicit Running(int parallel = 1, int delay_ms = 0, int io_timeout_s = 60) {
     engine.delay_ms = delay_ms;
     ServerOptions o;
     o.port = 0;
+    o.io_timeout_s = io_timeout_s;
     o.parallel = parallel;
     o.max_body = 1 << 20;
     server = std::make_unique<Server>(engine, o);
@@ -261,6 +262,26 @@ TEST(ServeServer, ConcurrentRequestsWaitAndNeverFail) {
   for (auto& t : ts) t.join();
   EXPECT_EQ(ok, 12);
   EXPECT_LE(r.engine.peak, 2);
+}
+
+TEST(ServeServer, StalledConnectionsAreClosedAfterTheTimeout) {
+  Running r(1, 0, 1);
+  net::io_context io;
+  net::ip::tcp::socket idle(io), partial(io);
+  const net::ip::tcp::endpoint ep(net::ip::make_address("127.0.0.1"), r.port());
+  idle.connect(ep);
+  partial.connect(ep);
+  net::write(partial, net::buffer(std::string("POST /v1/chat/completions HTTP/1.1\r\nContent-Length: 100\r\n\r\n{")));
+  const auto t0 = std::chrono::steady_clock::now();
+  char c;
+  beast::error_code e1, e2;
+  idle.read_some(net::buffer(&c, 1), e1);  // blocks until the server closes it
+  partial.read_some(net::buffer(&c, 1), e2);
+  EXPECT_TRUE(e1 == net::error::eof || e1 == net::error::connection_reset) << e1.message();
+  EXPECT_TRUE(e2 == net::error::eof || e2 == net::error::connection_reset) << e2.message();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(10));
+  // and it still serves
+  EXPECT_EQ(call(r.port(), http::verb::get, "/health").status, 200);
 }
 
 }  // namespace

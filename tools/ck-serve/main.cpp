@@ -53,6 +53,8 @@ int body(int argc, char** argv) {
   app.add_option("--max-image-bytes", so.parse.max_image_bytes, "largest image file, bytes")->capture_default_str();
   app.add_option("--max-image-pixels", so.parse.max_image_pixels, "largest image, width x height")
       ->capture_default_str();
+  app.add_option("--timeout", so.io_timeout_s, "seconds a connection may sit idle or stalled before it is closed")
+      ->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--image-cache", eo.image_cache, "encoded images kept, by content hash")->capture_default_str();
   app.add_flag("--allow-local-files", so.parse.allow_local_files, "image_url may name a file on this machine");
   app.add_option("--alias", alias, "model id in responses and /v1/models (default: the model file's name)");
