@@ -4,6 +4,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "plan/call_file.h"
 #include "plan/pack.h"
 #include "registry/catalogue.h"
 
@@ -233,8 +234,8 @@ Result plan(graph::Ir1 ir, const Options& opt) {
   }
   for (const auto& o : ir.outputs) outs.push_back(tensor_ref(*c.by_id.at(o)));
   json call;
-  call["format"] = "ck.call";
-  call["version"] = 1;
+  call["format"] = kCallFormat;
+  call["version"] = kCallVersion;
   call["template"] = ir.template_name;
   call["arch"] = ir.arch;
   call["mode"] = ir.mode;

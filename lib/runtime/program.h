@@ -14,63 +14,23 @@
 
 #include "bump/reader.h"
 #include "core/dtype.h"
+#include "plan/call_file.h"
 
 namespace ck::runtime {
 
 using json = nlohmann::ordered_json;
 
-// One dimension of a planned shape: a constant, or symbol `sym` (index into Program::symbols).
-struct Dim {
-  int64_t value = 0;  // the constant, or the symbol's planned max
-  int sym = -1;
-};
-
-// A tensor argument of a call: an arena region (activation, input, view) or a weight in the bump.
-struct TensorRef {
-  std::string arg;     // "in0", "out", "w", "b", ...
-  std::string tensor;  // tensor id (arena) or weight name
-  bool weight = false;
-  uint64_t byte_offset = 0;  // from the arena start, or from the start of the bump file
-  uint64_t nbytes = 0;       // weights only
-  DType dtype = DType::F32;
-  std::vector<Dim> shape;        // row-major
-  std::vector<int64_t> strides;  // bytes per dim (constant); empty = contiguous for the bound shape
-};
-
-struct Scalar {
-  std::string arg;
-  json value;    // number, bool, list, string (null when symbolic)
-  int sym = -1;  // symbol index when bound at run time
-};
+// The call.json data model is lib/plan's (plan/call_file.h: its one reader); the runtime adds the bindings.
+using Dim = plan::Dim;
+using TensorRef = plan::TensorRef;
+using Scalar = plan::Scalar;
+using SymbolDef = plan::SymbolDef;
+using InputRef = plan::InputRef;
 
 struct KernelBinding;  // kernel_table.h
 
-struct Call {
-  int index = 0;
-  std::string id, op, kernel;
-  int layer = -1;
-  std::string name;        // ggml callback name of the output, empty if unnamed
-  std::string when_input;  // run only when this input was fed
-  std::vector<TensorRef> ins;
-  TensorRef out;
-  std::vector<TensorRef> weights;
-  std::vector<Scalar> scalars;
+struct Call : plan::CallEntry {
   const KernelBinding* kernel_fn = nullptr;  // null: no binding in this build
-};
-
-struct SymbolDef {
-  std::string name;
-  int64_t max = 0;
-  // derived: value = product(of...) * mul / div; free symbols have no `of`
-  std::vector<int> of;
-  int64_t mul = 1, div = 1;
-  bool free() const { return of.empty(); }
-};
-
-struct InputRef {
-  TensorRef t;
-  std::string role;
-  json role_params;  // with {"symbol": name} entries as in call.json
 };
 
 class Program {
@@ -78,38 +38,33 @@ class Program {
   // Loads DIR/call.json (or a call.json path) and maps its weights file. Throws ck::Error naming the file.
   static std::unique_ptr<Program> load(const std::string& dir_or_call_json);
 
-  const std::string& path() const { return path_; }  // the call.json
-  const json& doc() const { return doc_; }
+  const std::string& path() const { return file_.path; }  // the call.json
+  const json& doc() const { return file_.doc; }
+  const plan::CallFile& file() const { return file_; }
   const bump::Reader& weights() const { return *bump_; }
   const uint8_t* weight_base() const { return weight_base_; }
 
-  const std::vector<SymbolDef>& symbols() const { return symbols_; }
-  int symbol_index(const std::string& name) const;  // -1 if absent
-  const std::vector<InputRef>& inputs() const { return inputs_; }
-  const InputRef* input_by_role(const std::string& role) const;
-  const std::vector<TensorRef>& outputs() const { return outputs_; }
+  const std::vector<SymbolDef>& symbols() const { return file_.symbols; }
+  int symbol_index(const std::string& name) const { return file_.symbol_index(name); }  // -1 if absent
+  const std::vector<InputRef>& inputs() const { return file_.inputs; }
+  const InputRef* input_by_role(const std::string& role) const { return file_.input_by_role(role); }
+  const std::vector<TensorRef>& outputs() const { return file_.outputs; }
   // Named views (Qcur-0, ...): dumped just before the first call reading them.
-  const std::vector<std::pair<TensorRef, std::string>>& named_views() const { return named_views_; }
+  const std::vector<std::pair<TensorRef, std::string>>& named_views() const { return file_.named_views; }
   const std::vector<Call>& calls() const { return calls_; }
-  uint64_t arena_bytes() const { return arena_bytes_; }
-  uint64_t arena_alignment() const { return arena_alignment_; }
-  const json& contracts() const { return contracts_; }
-  const std::string& template_name() const { return template_; }
+  uint64_t arena_bytes() const { return file_.arena_bytes; }
+  uint64_t arena_alignment() const { return file_.arena_alignment; }
+  const json& contracts() const { return file_.contracts; }
+  const std::string& template_name() const { return file_.template_name; }
   // Kernel ids without a binding (in call order, unique), empty when everything can run.
   std::vector<std::string> missing_kernels() const;
 
  private:
   Program() = default;
-  std::string path_, template_;
-  json doc_, contracts_;
+  plan::CallFile file_;
   std::unique_ptr<bump::Reader> bump_;
   const uint8_t* weight_base_ = nullptr;
-  std::vector<SymbolDef> symbols_;
-  std::vector<InputRef> inputs_;
-  std::vector<TensorRef> outputs_;
-  std::vector<std::pair<TensorRef, std::string>> named_views_;
   std::vector<Call> calls_;
-  uint64_t arena_bytes_ = 0, arena_alignment_ = 64;
 };
 
 }  // namespace ck::runtime
