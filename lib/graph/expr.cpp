@@ -22,47 +22,39 @@ struct Parser {
     return false;
   }
 
-  static Number arith(char op, Number a, Number b, Parser& P) {
-    if (!a.is_float && !b.is_float) {
-      switch (op) {
-        case '+': return Number::of_int(a.i + b.i);
-        case '-': return Number::of_int(a.i - b.i);
-        case '*': return Number::of_int(a.i * b.i);
-        case '/':
-          if (b.i == 0) P.bad("division by zero");
-          if (a.i % b.i != 0) P.bad(std::to_string(a.i) + " is not divisible by " + std::to_string(b.i));
-          return Number::of_int(a.i / b.i);
-      }
-    }
-    double x = a.as_double(), y = b.as_double();
-    switch (op) {
-      case '+': return Number::of_float(x + y);
-      case '-': return Number::of_float(x - y);
-      case '*': return Number::of_float(x * y);
-      default: return Number::of_float(x / y);
+  Number binary(char op, Number a, Number b) {
+    const arith::Op o = op == '+' ? arith::Op::Add : op == '-' ? arith::Op::Sub : op == '*' ? arith::Op::Mul : arith::Op::Div;
+    try {
+      return arith::apply(o, a, b);
+    } catch (const arith::Error& e) {
+      bad(e.what());
     }
   }
 
   Number expr() {
     Number v = term();
     for (;;) {
-      if (eat('+')) v = arith('+', v, term(), *this);
-      else if (eat('-')) v = arith('-', v, term(), *this);
+      if (eat('+')) v = binary('+', v, term());
+      else if (eat('-')) v = binary('-', v, term());
       else return v;
     }
   }
   Number term() {
     Number v = unary();
     for (;;) {
-      if (eat('*')) v = arith('*', v, unary(), *this);
-      else if (eat('/')) v = arith('/', v, unary(), *this);
+      if (eat('*')) v = binary('*', v, unary());
+      else if (eat('/')) v = binary('/', v, unary());
       else return v;
     }
   }
   Number unary() {
     if (eat('-')) {
       Number v = unary();
-      return v.is_float ? Number::of_float(-v.f) : Number::of_int(-v.i);
+      try {
+        return arith::negate(v);
+      } catch (const arith::Error& e) {
+        bad(e.what());
+      }
     }
     return primary();
   }

@@ -1,6 +1,6 @@
 // Template arithmetic: the small, closed expression language of template parameters and shapes
-// ("n_embd*4", "(layer+1)*n_embd", "rsqrt(d_head)"). Integers stay integers (64-bit, '/' must divide exactly),
-// any float operand makes the result a float (computed in double, except rsqrt which is computed in float as
+// ("n_embd*4", "(layer+1)*n_embd", "rsqrt(d_head)"). Arithmetic is core/arith.h's (integers stay 64-bit,
+// '/' must divide exactly, any float operand makes a double), except rsqrt which is computed in float as
 // the ggml callers do: 1.0f/sqrtf((float)d)). Names are resolved by the caller (config keys, symbols, "layer").
 // This language exists only in templates: ir1/call.json carry evaluated numbers and symbol names, never text.
 #pragma once
@@ -9,16 +9,11 @@
 #include <optional>
 #include <string>
 
+#include "core/arith.h"
+
 namespace ck::graph {
 
-struct Number {
-  bool is_float = false;
-  int64_t i = 0;
-  double f = 0;
-  double as_double() const { return is_float ? f : double(i); }
-  static Number of_int(int64_t v) { return {false, v, 0}; }
-  static Number of_float(double v) { return {true, 0, v}; }
-};
+using arith::Number;  // the shared arithmetic core (core/arith.h): one division rule for both languages
 
 // Resolves a name; nullopt = unknown (the evaluator then throws "unknown config key '<name>'").
 using NameResolver = std::function<std::optional<Number>(const std::string&)>;

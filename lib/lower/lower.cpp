@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "graph/expr.h"
 #include "lower/shape_rules.h"
+#include "manifest/template_select.h"
 
 namespace ck::lower {
 
@@ -20,6 +21,14 @@ namespace {
 
 const std::set<std::string> kOpKeys = {"id", "op", "in", "w", "params", "name", "out", "shape", "when",
                                        "into", "collect", "when_input", "offset", "strides", "comment", "ggml"};
+
+// The manifest's tensor table as ir1 weights (row-major shapes; the manifest lists ggml's ne, fastest first).
+std::vector<graph::Weight> ir1_weights(const Manifest& m) {
+  std::vector<graph::Weight> out;
+  out.reserve(m.tensors.size());
+  for (const auto& t : m.tensors) out.push_back({t.name, t.dtype, {t.ne.rbegin(), t.ne.rend()}, t.offset, t.nbytes});
+  return out;
+}
 
 struct Scope {
   std::map<std::string, std::string> names;  // local name -> tensor id
@@ -381,11 +390,14 @@ struct Lowerer {
 
   graph::Ir1 run() {
     if (!t.is_object()) fail(tpath, "not a JSON object");
-    if (!t.contains("format") || t["format"] != "ck.template") fail(tpath, "not a ck.template file (format)");
-    if (!t.contains("version") || t["version"] != 1) fail(tpath, "unsupported ck.template version (this ck reads 1)");
+    if (!t.contains("format") || t["format"] != manifest::kTemplateFormat)
+      fail(tpath, std::string("not a ") + manifest::kTemplateFormat + " file (format)");
+    if (!t.contains("version") || t["version"] != manifest::kTemplateVersion)
+      fail(tpath, std::string("unsupported ") + manifest::kTemplateFormat + " version (this ck reads " +
+                      std::to_string(manifest::kTemplateVersion) + ")");
     if (!t.contains("body")) fail(tpath, "missing \"body\"");
-    for (const auto& w : m.tensors) weights[w.name] = &w;
-    ir.weights = m.tensors;
+    ir.weights = ir1_weights(m);
+    for (const auto& w : ir.weights) weights[w.name] = &w;
     ir.arch = m.arch;
     ir.template_name = t.value("name", std::string());
     ir.mode = registry::mode_name(opt.mode);

@@ -6,26 +6,16 @@
 #include <string>
 
 #include "graph/ir1.h"
+#include "manifest/manifest_read.h"
 #include "registry/catalogue.h"
 
 namespace ck::lower {
 
 using graph::json;
 
-struct Manifest {
-  std::string path;   // for messages
-  json doc;           // the whole manifest
-  std::string arch;
-  json config;        // name -> value
-  std::vector<graph::Weight> tensors;
-};
-
-// Reads a weights manifest (format "ck.weights_manifest"; see docs/formats/weights_manifest.md).
-Manifest parse_manifest(const json& doc, const std::string& path);
-
-// The template file for a manifest: its "template.file" if present, else the first templates/index.json
-// entry whose "equals" is the manifest's arch. Returns the path.
-std::string select_template(const Manifest& m, const std::string& templates_dir);
+// The manifest is read by its owner, lib/manifest (manifest/manifest_read.h: read_manifest,
+// manifest_template_path).
+using manifest::Manifest;
 
 struct Options {
   registry::Mode mode = registry::Mode::Strict;

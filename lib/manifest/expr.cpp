@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <set>
 
+#include "core/arith.h"
 #include "core/error.h"
 
 namespace ck::manifest {
@@ -47,27 +48,23 @@ json number_of(const json& v, EvalContext& ctx, const std::string& op) {
   return v;
 }
 
-bool is_int(const json& v) { return v.is_number_integer(); }
-
+// The shared arithmetic core (core/arith.h): the same integer/float and division rules as the graph language.
 json arith(const std::string& op, const json& a, const json& b, EvalContext& ctx) {
-  if (is_int(a) && is_int(b)) {
-    int64_t x = a.get<int64_t>(), y = b.get<int64_t>();
-    if (op == "add") return x + y;
-    if (op == "sub") return x - y;
-    if (op == "mul") return x * y;
-    if (op == "min") return std::min(x, y);
-    if (op == "max") return std::max(x, y);
-    if (y == 0) ctx.model_error("division by zero");
-    return x / y;
+  auto num = [](const json& v) {
+    return v.is_number_integer() ? arith::Number::of_int(v.get<int64_t>()) : arith::Number::of_float(v.get<double>());
+  };
+  const arith::Op o = op == "add"   ? arith::Op::Add
+                      : op == "sub" ? arith::Op::Sub
+                      : op == "mul" ? arith::Op::Mul
+                      : op == "min" ? arith::Op::Min
+                      : op == "max" ? arith::Op::Max
+                                    : arith::Op::Div;
+  try {
+    const arith::Number r = arith::apply(o, num(a), num(b));
+    return r.is_float ? json(r.f) : json(r.i);
+  } catch (const arith::Error& e) {
+    ctx.model_error("\"" + op + "\": " + e.what() + " (" + a.dump() + ", " + b.dump() + ")");
   }
-  double x = a.get<double>(), y = b.get<double>();
-  if (op == "add") return x + y;
-  if (op == "sub") return x - y;
-  if (op == "mul") return x * y;
-  if (op == "min") return std::min(x, y);
-  if (op == "max") return std::max(x, y);
-  if (y == 0) ctx.model_error("division by zero");
-  return x / y;
 }
 
 bool compare(const std::string& op, const json& a, const json& b) {

@@ -4,8 +4,9 @@
 //   "name"                            the value of an already-resolved parameter
 //   [e, ...]                          a list of evaluated elements
 //   {"lit": <json>}                   <json> as-is (e.g. a literal string)
-//   {"add"|"mul"|"min"|"max": [e, e, ...]}, {"sub"|"div": [a, b]}   integer math when all operands are
-//                                     integers (div truncates, as C unsigned division), else double
+//   {"add"|"mul"|"min"|"max": [e, e, ...]}, {"sub"|"div": [a, b]}   core/arith.h, shared with the graph
+//                                     language: integer math when all operands are integers (an integer
+//                                     div must be exact, overflow is an error), else double
 //   {"eq"|"ne"|"lt"|"le"|"gt"|"ge": [a, b]}, {"and"|"or": [...]}, {"not": e}
 //   {"if": [cond, then, else]}        lazy
 //   {"coalesce": [e, ...]}            first non-null

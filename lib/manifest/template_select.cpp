@@ -1,5 +1,6 @@
 #include "manifest/template_select.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "core/error.h"
@@ -48,25 +49,32 @@ TemplateRef load_template(const std::string& templates_dir, const std::string& f
   return t;
 }
 
-TemplateRef select_template(const gguf::Reader& gguf, const std::string& templates_dir) {
+std::vector<IndexEntry> read_template_index(const std::string& templates_dir) {
   const std::string index_path = (std::filesystem::path(templates_dir) / "index.json").string();
   json index = parse_json_file(index_path);
   check_format(index_path, index, kIndexFormat, kIndexVersion);
   if (!index.contains("templates") || !index["templates"].is_array()) fail(index_path, "missing \"templates\" array");
-
-  std::string seen;  // "key = value" of every index key the GGUF has, for the error message
-  std::vector<std::string> keys_reported;
+  std::vector<IndexEntry> out;
   for (const auto& e : index["templates"]) {
     if (!e.is_object() || !e.contains("key") || !e["key"].is_string() || !e.contains("equals") ||
         !e["equals"].is_string() || !e.contains("file") || !e["file"].is_string())
       fail(index_path, "each entry needs string \"key\", \"equals\" and \"file\"");
-    const std::string key = e["key"].get<std::string>();
-    const gguf::Value* v = gguf.find(key);
+    out.push_back({e["key"].get<std::string>(), e["equals"].get<std::string>(), e["file"].get<std::string>()});
+  }
+  return out;
+}
+
+TemplateRef select_template(const gguf::Reader& gguf, const std::string& templates_dir) {
+  const std::string index_path = (std::filesystem::path(templates_dir) / "index.json").string();
+  std::string seen;  // "key = value" of every index key the GGUF has, for the error message
+  std::vector<std::string> keys_reported;
+  for (const auto& e : read_template_index(templates_dir)) {
+    const gguf::Value* v = gguf.find(e.key);
     if (v != nullptr && v->type == gguf::ValueType::STRING) {
-      if (v->s == e["equals"].get<std::string>()) return load_template(templates_dir, e["file"].get<std::string>());
-      if (std::find(keys_reported.begin(), keys_reported.end(), key) == keys_reported.end()) {
-        keys_reported.push_back(key);
-        seen += (seen.empty() ? "" : ", ") + key + " = \"" + v->s + "\"";
+      if (v->s == e.equals) return load_template(templates_dir, e.file);
+      if (std::find(keys_reported.begin(), keys_reported.end(), e.key) == keys_reported.end()) {
+        keys_reported.push_back(e.key);
+        seen += (seen.empty() ? "" : ", ") + e.key + " = \"" + v->s + "\"";
       }
     }
   }

@@ -3,6 +3,7 @@
 #pragma once
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "gguf/gguf.h"
 
@@ -22,6 +23,12 @@ struct TemplateRef {
   std::string sha256;  // of the template file's bytes
   json doc;
 };
+
+// templates/index.json, read and checked (format/version, every entry's string key/equals/file).
+struct IndexEntry {
+  std::string key, equals, file;
+};
+std::vector<IndexEntry> read_template_index(const std::string& templates_dir);
 
 // Throws ck::Error naming the GGUF and its architecture keys when no entry matches (ck-convert exits 2).
 TemplateRef select_template(const gguf::Reader& gguf, const std::string& templates_dir);

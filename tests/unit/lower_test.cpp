@@ -16,7 +16,7 @@ using graph::json;
 namespace {
 
 std::string src(const std::string& rel) { return std::string(CK_SOURCE_DIR) + "/" + rel; }
-lower::Manifest manifest(const std::string& rel) { return lower::parse_manifest(graph::read_json(src(rel)), rel); }
+lower::Manifest load_manifest(const std::string& rel) { return ck::manifest::read_manifest(graph::read_json(src(rel)), rel); }
 graph::Ir1 lower_with(const lower::Manifest& m, const std::string& tmpl_rel, registry::Mode mode = registry::Mode::Strict) {
   lower::Options o;
   o.mode = mode;
@@ -39,8 +39,8 @@ const graph::Op* find_op(const graph::Ir1& ir, const std::string& id) {
 }  // namespace
 
 TEST(Lower, EncoderTemplateTiny) {
-  auto m = manifest("tests/fixtures/manifests/tiny-mmproj-f32.json");
-  EXPECT_EQ(lower::select_template(m, src("templates")), src("templates") + "/qwen3_vl_vision.json");
+  auto m = load_manifest("tests/fixtures/manifests/tiny-mmproj-f32.json");
+  EXPECT_EQ(ck::manifest::manifest_template_path(m, src("templates")), src("templates") + "/qwen3_vl_vision.json");
   auto ir = lower_with(m, "templates/qwen3_vl_vision.json");
   // Callback names as llama.cpp's clip graph.
   std::set<std::string> names;
@@ -73,7 +73,7 @@ TEST(Lower, EncoderTemplateTiny) {
 }
 
 TEST(Lower, DecoderTemplateTiny) {
-  auto m = manifest("tests/fixtures/manifests/tiny-text-f16.json");
+  auto m = load_manifest("tests/fixtures/manifests/tiny-text-f16.json");
   auto ir = lower_with(m, "templates/qwen3vl.json");
   const int n_layer = m.config["n_layer"].get<int>();
   const std::string last = "blk." + std::to_string(n_layer - 1) + ".";
@@ -96,7 +96,7 @@ TEST(Lower, DecoderTemplateTiny) {
 }
 
 TEST(Lower, ThirdTemplateNeedsNoCode) {
-  auto m = manifest("tests/fixtures/manifests/toy_mlp.json");
+  auto m = load_manifest("tests/fixtures/manifests/toy_mlp.json");
   auto ir = lower_with(m, "tests/fixtures/templates/toy_mlp.json");
   EXPECT_EQ(ir.template_name, "toy_mlp");
   EXPECT_EQ(find_op(ir, "all")->in.size(), 3u);  // head + taps of layers 0 and 2
@@ -110,7 +110,7 @@ TEST(Lower, ThirdTemplateNeedsNoCode) {
 TEST(Lower, Errors) {
   const std::string tt = "tests/fixtures/templates/toy_mlp.json";
   auto base = graph::read_json(src("tests/fixtures/manifests/toy_mlp.json"));
-  auto run = [&](const json& mj) { return error_of([&] { lower_with(lower::parse_manifest(mj, "m.json"), tt); }); };
+  auto run = [&](const json& mj) { return error_of([&] { lower_with(ck::manifest::read_manifest(mj, "m.json"), tt); }); };
 
   json missing = base;
   missing["tensors"].erase(missing["tensors"].begin() + 1);  // l0.norm

@@ -248,3 +248,12 @@ TEST(Manifest, VisionRequiredMeanStd) {
 }
 
 }  // namespace
+
+// The contract's {"div"} follows the shared arithmetic core (core/arith.h): an inexact integer division is an
+// error naming the numbers (llama.cpp would truncate n_embd / n_head and build a model of the wrong shape).
+TEST(Manifest, InexactDivisionIsAnErrorAsInTheGraphLanguage) {
+  const std::string p = vision_gguf("inexact_head.gguf", {}, {{"clip.vision.attention.head_count", Value::u32(3)}});
+  const std::string e = error_of(p);
+  EXPECT_NE(e.find("32 is not divisible by 3"), std::string::npos) << e;
+  EXPECT_NE(e.find("inexact_head.gguf"), std::string::npos) << e;
+}

@@ -38,6 +38,7 @@
 #include "decode/sampling.h"
 #include "kernels/isa.h"
 #include "pipeline/compile.h"
+#include "pipeline/steps.h"
 #include "pipeline/decoder.h"
 #include "pipeline/decoder_backend.h"
 #include "pipeline/encoder.h"
@@ -58,11 +59,7 @@ void require_file(const std::string& path, const std::string& what) {
   if (!fs::is_regular_file(path, ec)) ck::fail(path, "no such " + what + " file");
 }
 
-std::string templates_dir(const std::string& flag) {
-  if (!flag.empty()) return flag;
-  if (const char* env = std::getenv("CK_TEMPLATES"); env != nullptr && *env != '\0') return env;
-  return CK_DEFAULT_TEMPLATES_DIR;
-}
+std::string templates_dir(const std::string& flag) { return flag.empty() ? ck::pipeline::default_templates_dir() : flag; }
 
 std::string sha256_str(const std::string& s) {
   return ck::sha256_hex({reinterpret_cast<const uint8_t*>(s.data()), s.size()});

@@ -4,29 +4,12 @@
 //   ck-convert --check X.bump                                             exit 0 ok, 1 hash mismatch, 2 bad file
 #include <CLI/CLI.hpp>
 #include <cstdio>
-#include <cstdlib>
-#include <filesystem>
-#include <iostream>
 
 #include "bump/reader.h"
-#include "bump/writer.h"
 #include "core/error.h"
-#include "core/output_file.h"
-#include "core/paths.h"
-#include "gguf/gguf.h"
-#include "manifest/manifest.h"
-#include "manifest/resolve.h"
-#include "manifest/template_select.h"
+#include "pipeline/steps.h"
 
 namespace {
-
-std::string templates_dir(const std::string& flag) {
-  if (!flag.empty()) return flag;
-  if (const char* env = std::getenv("CK_TEMPLATES"); env != nullptr && *env != '\0') return env;
-  return CK_DEFAULT_TEMPLATES_DIR;
-}
-
-std::string base_name(const std::string& p) { return std::filesystem::path(p).filename().string(); }
 
 int body(int argc, char** argv) {
   CLI::App app{"ck-convert: GGUF -> bump weights + weights_manifest.json (manifest on stdout)"};
@@ -57,32 +40,10 @@ int body(int argc, char** argv) {
   if (output == "-") throw ck::Error("refusing to write the binary bump to stdout (-o -); give a file name");
   if (manifest_path == "-") manifest_path.clear();
 
-  ck::gguf::Reader gguf(input);
-  // Everything that can reject the model (template choice, required keys, checks) runs before any
-  // output is created.
-  auto tmpl = ck::manifest::select_template(gguf, templates_dir(templates));
-  auto contract = ck::manifest::resolve_contract(tmpl, gguf);
-
-  ck::OutputFile bump_out(output);
-  auto result = ck::bump::write_bump(gguf, base_name(input), bump_out);
-  // The manifest names the bump relative to where the manifest goes: its file's directory, or the working
-  // directory when it goes to stdout (the pipe's readers share it).
-  auto manifest = ck::manifest::build_manifest(
-      {gguf, base_name(input), result, ck::path_for_artifact(output, manifest_path.empty() ? "-" : manifest_path),
-       tmpl, contract});
-  const std::string text = manifest.dump(2) + "\n";
-
-  if (manifest_path.empty()) {
-    bump_out.commit();
-    ck::write_text_file("-", text);
-  } else {
-    ck::OutputFile mf(manifest_path);
-    mf.write(text.data(), text.size());
-    bump_out.commit();
-    mf.commit();
-  }
+  const auto r = ck::pipeline::convert_gguf(input, output, manifest_path.empty() ? "-" : manifest_path,
+                                            templates.empty() ? ck::pipeline::default_templates_dir() : templates);
   std::fprintf(stderr, "ck-convert: %s -> %s (%zu tensors, %llu bytes, template %s)\n", input.c_str(), output.c_str(),
-               result.tensors.size(), static_cast<unsigned long long>(result.header.file_size), tmpl.file.c_str());
+               r.n_tensors, static_cast<unsigned long long>(r.bump_bytes), r.template_file.c_str());
   return 0;
 }
 

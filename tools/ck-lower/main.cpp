@@ -2,16 +2,15 @@
 // The template is chosen from templates/index.json by the manifest's arch unless --template is given.
 #include <CLI/CLI.hpp>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <string>
 
 #include "core/error.h"
 #include "core/output_file.h"
-#include "core/paths.h"
 #include "graph/json_io.h"
 #include "lower/lower.h"
 #include "registry/catalogue.h"
+#include "pipeline/steps.h"
 #include "runtime/kernel_table.h"
 
 static int body(int argc, char** argv) {
@@ -40,19 +39,9 @@ static int body(int argc, char** argv) {
   }
   auto m = ck::registry::mode_from_name(mode);
   if (!m) throw ck::Error("--mode: unknown mode '" + mode + "'");
-  if (tdir.empty()) tdir = std::getenv("CK_TEMPLATES") ? std::getenv("CK_TEMPLATES") : CK_TEMPLATES_DEFAULT;
+  if (tdir.empty()) tdir = ck::pipeline::default_templates_dir();
 
-  auto man = ck::lower::parse_manifest(ck::graph::read_json(manifest), manifest == "-" ? "<stdin>" : manifest);
-  if (tmpl.empty()) tmpl = ck::lower::select_template(man, tdir);
-  auto t = ck::graph::read_json(tmpl);
-  ck::lower::Options opt;
-  opt.mode = *m;
-  auto ir = ck::lower::lower(man, t, tmpl, opt);
-  // The manifest names the bump relative to the manifest's location; ir1 records it relative to its own
-  // (core/paths.h) so ck-layout can point call.json at it.
-  if (ir.source["bump"].is_object() && ir.source["bump"].contains("file") && ir.source["bump"]["file"].is_string())
-    ir.source["bump"]["path"] =
-        ck::path_for_artifact(ck::path_from_artifact(ir.source["bump"]["file"].get<std::string>(), manifest), out);
+  auto ir = ck::pipeline::lower_manifest(ck::graph::read_json(manifest), manifest, out, tdir, tmpl, *m);
   ck::write_text_file(out, ck::graph::ir1_to_json(ir).dump(1) + "\n");
   std::fprintf(stderr, "ck-lower: %s: %zu ops, %zu tensors, %zu weights, mode %s\n", ir.template_name.c_str(),
                ir.ops.size(), ir.tensors.size(), ir.weights.size(), ir.mode.c_str());
