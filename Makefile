@@ -9,7 +9,7 @@ export CK_DEPS_DIR ?= $(CURDIR)/$(BUILD)/deps
 PYTHON ?= /usr/bin/python3
 
 .PHONY: all deps build test demo clean asan test-v8-vision-kernels test-v8-qwen3vl llamacpp-parity-full \
-        regen-fixtures bench bench-kernels bench-encode bench-decode oracles serve-rss serve-load serve-nginx
+        regen-fixtures bench bench-kernels bench-encode bench-decode bench-bridge oracles serve-rss serve-load serve-nginx
 
 all: build
 
@@ -67,6 +67,9 @@ bench-encode: build oracles
 
 bench-decode: build oracles
 	$(PYTHON) scripts/bench_decode.py --build $(BUILD)
+
+bench-bridge: build oracles
+	$(PYTHON) scripts/bench_bridge.py --build $(BUILD)
 
 oracles:  # the portable avx2 pin and the avx512 speed anchor (idempotent)
 	CK_ORACLE_ISA=avx512 bash tests/parity/oracle/build.sh >/dev/null

@@ -39,7 +39,9 @@ json valid_call() {
 }
 
 fs::path write_plan(const std::string& text) {
-  const fs::path d = fs::path(testing::TempDir()) / "ck_call_file_test";
+  // One directory per test: ctest runs the tests of this file as parallel processes.
+  const fs::path d = fs::path(testing::TempDir()) /
+                     (std::string("ck_call_file_") + testing::UnitTest::GetInstance()->current_test_info()->name());
   fs::create_directories(d);
   std::ofstream(d / "call.json") << text;
   return d;
