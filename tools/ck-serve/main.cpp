@@ -18,6 +18,7 @@
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "pipeline/plan_cache.h"
+#include "pipeline/steps.h"
 #include "runtime/kernel_table.h"
 #include "serve/pipeline_engine.h"
 #include "serve/server.h"
@@ -26,11 +27,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string templates_dir(const std::string& flag) {
-  if (!flag.empty()) return flag;
-  if (const char* env = std::getenv("CK_TEMPLATES"); env != nullptr && *env != '\0') return env;
-  return CK_DEFAULT_TEMPLATES_DIR;
-}
+std::string templates_dir(const std::string& flag) { return flag.empty() ? ck::pipeline::default_templates_dir() : flag; }
 
 int body(int argc, char** argv) {
   CLI::App app{"ck-serve: OpenAI-compatible chat completions (text + images) over the ck pipeline"};
