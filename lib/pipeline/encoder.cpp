@@ -90,7 +90,7 @@ EncodeResult Encoder::encode(const image::RgbImage& img, const std::string& name
   r.info.meta["bridge"] = program_->contracts().value("bridge", json::object());
   r.info.meta["bridge"]["activation"] = out.tensor;
   r.info.meta["preprocess"] = r.pre.summary;
-  r.info.meta["mode"] = program_->doc().value("mode", std::string("strict"));  // numerics mode of the plan
+  r.info.meta["mode"] = program_->file().mode;  // numerics mode of the plan
   return r;
 }
 
