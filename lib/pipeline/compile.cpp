@@ -8,8 +8,8 @@
 #include "core/error.h"
 #include "graph/ir1.h"
 #include "graph/json_io.h"
-#include "pipeline/steps.h"
 #include "core/output_file.h"
+#include "pipeline/steps.h"
 #include "registry/catalogue.h"
 
 namespace ck::pipeline {
@@ -101,6 +101,22 @@ CompileResult compile(const std::string& gguf, const std::string& dir, const Com
   }
   r.plan_dir = dir + "/plan";
   return r;
+}
+
+void check_model_pair(const std::string& mmproj, const json& em, const std::string& model, const json& dm) {
+  if (!em.contains("preprocess"))
+    fail(mmproj, "is not a vision projector (its template has no preprocess contract); pass it as --model?");
+  if (!dm.contains("chat"))
+    fail(model, "is not a text model (its template has no chat contract); pass it as --mmproj?");
+  const json& ec = em.value("config", json::object());
+  const json& dc = dm.value("config", json::object());
+  if (!ec.contains("n_mmproj_embd") || !dc.contains("n_embd_inp")) return;  // nothing to compare: the Decoder checks
+  const int64_t proj = ec["n_mmproj_embd"].get<int64_t>(), inp = dc["n_embd_inp"].get<int64_t>();
+  if (proj == inp) return;
+  const auto n_embd = dc.value("n_embd", int64_t(0)), n_ds = dc.value("n_deepstack_layers", int64_t(0));
+  throw Error(mmproj + " and " + model + " are not a pair: the projector's output width is " + std::to_string(proj) +
+              " but the text model expects n_embd*(1+n_deepstack) = " + std::to_string(n_embd) + "*(1+" +
+              std::to_string(n_ds) + ") = " + std::to_string(inp));
 }
 
 }  // namespace ck::pipeline

@@ -31,4 +31,9 @@ struct CompileResult {
 // output of its own.
 CompileResult compile(const std::string& gguf, const std::string& dir, const CompileOptions& opt);
 
+// A GGUF in the wrong role, or a pair whose widths differ: checked on the two weights manifests (compile with
+// stop_after = "convert"), before anything is lowered. Throws ck::Error naming both files.
+void check_model_pair(const std::string& mmproj, const nlohmann::ordered_json& mmproj_manifest,
+                      const std::string& model, const nlohmann::ordered_json& model_manifest);
+
 }  // namespace ck::pipeline

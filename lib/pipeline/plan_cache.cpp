@@ -2,10 +2,12 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -74,6 +76,18 @@ std::string default_cache_root() {
   if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/ck";
   if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.cache/ck";
   throw Error("no cache directory: set XDG_CACHE_HOME or HOME, or pass --cache-dir / --no-cache");
+}
+
+std::string templates_sha256(const std::string& dir) {
+  std::vector<fs::path> files;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    if (e.is_regular_file()) files.push_back(e.path());
+  if (ec || files.empty()) fail(dir, "templates directory is missing or empty");
+  std::sort(files.begin(), files.end());
+  std::string acc;
+  for (const auto& f : files) acc += f.filename().string() + " " + sha256_file_hex(f.string()) + "\n";
+  return sha256_hex({reinterpret_cast<const uint8_t*>(acc.data()), acc.size()});
 }
 
 }  // namespace ck::pipeline

@@ -30,6 +30,10 @@ class PlanCache {
   std::string root_;
 };
 
+// sha256 over every template file of `dir` (name + bytes, sorted by name): part of every plan key, so any template
+// change invalidates the cache. Throws ck::Error when the directory is missing or empty.
+std::string templates_sha256(const std::string& dir);
+
 // ${XDG_CACHE_HOME:-$HOME/.cache}/ck; throws ck::Error when neither is set.
 std::string default_cache_root();
 

@@ -30,33 +30,6 @@ std::string sha256_str(const std::string& s) {
   return ck::sha256_hex({reinterpret_cast<const uint8_t*>(s.data()), s.size()});
 }
 
-// sha256 over every template file (name + bytes, sorted by name), as ck-bridge keys its plans.
-std::string templates_sha(const std::string& dir) {
-  std::vector<fs::path> files;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec))
-    if (e.is_regular_file()) files.push_back(e.path());
-  if (ec || files.empty()) ck::fail(dir, "templates directory is missing or empty");
-  std::sort(files.begin(), files.end());
-  std::string acc;
-  for (const auto& f : files) acc += f.filename().string() + " " + ck::sha256_file_hex(f.string()) + "\n";
-  return sha256_str(acc);
-}
-
-void check_pair(const std::string& mmproj, const ojson& em, const std::string& model, const ojson& dm) {
-  if (!em.contains("preprocess"))
-    ck::fail(mmproj, "is not a vision projector (its template has no preprocess contract); pass it as --model?");
-  if (!dm.contains("chat"))
-    ck::fail(model, "is not a text model (its template has no chat contract); pass it as --mmproj?");
-  const ojson& ec = em.value("config", ojson::object());
-  const ojson& dc = dm.value("config", ojson::object());
-  if (!ec.contains("n_mmproj_embd") || !dc.contains("n_embd_inp")) return;
-  const int64_t proj = ec["n_mmproj_embd"].get<int64_t>(), inp = dc["n_embd_inp"].get<int64_t>();
-  if (proj != inp)
-    throw ck::Error(mmproj + " and " + model + " are not a pair: the projector's output width is " +
-                    std::to_string(proj) + " but the text model's input width is " + std::to_string(inp));
-}
-
 RequestError bad(std::string msg, std::string param = {}) {
   return RequestError{400, "invalid_request_error", std::move(msg), std::move(param)};
 }
@@ -77,7 +50,7 @@ Plans prepare_plans(const PlanInputs& in) {
     if (!fs::is_regular_file(*f, ec)) ck::fail(*f, "no such GGUF file");
   }
   pl::PlanCache cache(in.cache_root);
-  const std::string tsha = templates_sha(in.templates_dir);
+  const std::string tsha = pl::templates_sha256(in.templates_dir);
   Plans out;
   out.cached = true;
   pl::CompileOptions co;
@@ -89,7 +62,7 @@ Plans prepare_plans(const PlanInputs& in) {
   const std::string edir = dir_of(in.mmproj), ddir = dir_of(in.model);
   co.stop_after = "convert";
   const auto em = pl::compile(in.mmproj, edir, co), dm = pl::compile(in.model, ddir, co);
-  check_pair(in.mmproj, em.manifest, in.model, dm.manifest);
+  pl::check_model_pair(in.mmproj, em.manifest, in.model, dm.manifest);
   co.stop_after = "";
   const auto e = pl::compile(in.mmproj, edir, co), d = pl::compile(in.model, ddir, co);
   out.cached = em.all_cached() && dm.all_cached() && e.all_cached() && d.all_cached();

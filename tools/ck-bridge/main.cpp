@@ -65,41 +65,11 @@ std::string sha256_str(const std::string& s) {
   return ck::sha256_hex({reinterpret_cast<const uint8_t*>(s.data()), s.size()});
 }
 
-// sha256 over every template file (name + bytes, sorted by name): any template change invalidates the cache.
-std::string templates_sha(const std::string& dir) {
-  std::vector<fs::path> files;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec))
-    if (e.is_regular_file()) files.push_back(e.path());
-  if (ec || files.empty()) ck::fail(dir, "templates directory is missing or empty");
-  std::sort(files.begin(), files.end());
-  std::string acc;
-  for (const auto& f : files) acc += f.filename().string() + " " + ck::sha256_file_hex(f.string()) + "\n";
-  return sha256_str(acc);
-}
-
 std::string self_exe() {
   std::error_code ec;
   const auto exe = fs::read_symlink("/proc/self/exe", ec);
   if (ec) throw ck::Error("ck-bridge: cannot locate its own executable (/proc/self/exe)");
   return exe.string();
-}
-
-// A GGUF in the wrong role, or a pair whose widths differ: checked on the manifests, before anything runs on them.
-void check_pair(const std::string& mmproj, const json& em, const std::string& model, const json& dm) {
-  if (!em.contains("preprocess"))
-    ck::fail(mmproj, "is not a vision projector (its template has no preprocess contract); pass it as --model?");
-  if (!dm.contains("chat"))
-    ck::fail(model, "is not a text model (its template has no chat contract); pass it as --mmproj?");
-  const json& ec = em.value("config", json::object());
-  const json& dc = dm.value("config", json::object());
-  if (!ec.contains("n_mmproj_embd") || !dc.contains("n_embd_inp")) return;  // nothing to compare: the Decoder checks
-  const int64_t proj = ec["n_mmproj_embd"].get<int64_t>(), inp = dc["n_embd_inp"].get<int64_t>();
-  if (proj == inp) return;
-  const auto n_embd = dc.value("n_embd", int64_t(0)), n_ds = dc.value("n_deepstack_layers", int64_t(0));
-  throw ck::Error(mmproj + " and " + model + " are not a pair: the projector's output width is " +
-                  std::to_string(proj) + " but the text model expects n_embd*(1+n_deepstack) = " +
-                  std::to_string(n_embd) + "*(1+" + std::to_string(n_ds) + ") = " + std::to_string(inp));
 }
 
 json file_info(const std::string& path, const std::string& sha) {
@@ -253,7 +223,7 @@ int body(int argc, char** argv) {
   rep["isa"] = ck::kernels::isa_name(ck::kernels::active_isa());
 
   // Cache key: GGUF bytes + every template + this executable (the compile code is linked in) + mode + version.
-  const std::string tsha = templates_sha(tdir);
+  const std::string tsha = ck::pipeline::templates_sha256(tdir);
   const std::string exe_sha = cache.file_sha256(self_exe()).sha256;
   struct Planned {
     std::string gguf, sha256, key, dir;
@@ -306,7 +276,7 @@ int body(int argc, char** argv) {
   };
   if (!from_prefix) compile(enc, "convert");
   compile(dec, "convert");
-  if (!from_prefix) check_pair(mmproj, enc.c.manifest, model, dec.c.manifest);
+  if (!from_prefix) ck::pipeline::check_model_pair(mmproj, enc.c.manifest, model, dec.c.manifest);
   if (stop_after != "convert") {
     if (!from_prefix) compile(enc, stop_after);
     compile(dec, stop_after);
