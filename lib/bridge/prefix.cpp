@@ -46,6 +46,7 @@ nlohmann::ordered_json document(const PrefixInfo& info) {
   b["n_embd"] = info.n_embd;
   b["n_deepstack"] = info.n_deepstack;
   b["grid"] = {info.grid_nx, info.grid_ny};
+  b["frames"] = info.frames;
   return doc;
 }
 
@@ -55,6 +56,7 @@ void check_info(const PrefixInfo& info, size_t n_floats) {
     throw Error("prefix: row_width " + std::to_string(info.row_width) + " != n_embd*(1+n_deepstack)");
   if (uint64_t{info.grid_nx} * info.grid_ny != info.rows) throw Error("prefix: grid nx*ny != rows");
   if (n_floats != info.rows * info.row_width) throw Error("prefix: data size does not match rows*row_width");
+  if (info.frames == 0) throw Error("prefix: frames must be >= 1");
 }
 
 }  // namespace
@@ -76,6 +78,7 @@ std::string prefix_header_bytes(const PrefixInfo& info) {
   put<uint64_t>(s, 56, json.size());
   put<uint64_t>(s, 64, data_offset);
   put<uint64_t>(s, 72, info.rows * info.row_width * 4);
+  put<uint32_t>(s, 80, info.frames);
   std::memcpy(s.data() + kPrefixHeaderSize, json.data(), json.size());
   return s;
 }
@@ -125,8 +128,8 @@ PrefixInfo parse_prefix(std::span<const uint8_t> b, const std::string& src) {
     fail(src, "not a ck prefix: " + std::to_string(b.size()) + " bytes is shorter than the 128-byte header");
   if (std::memcmp(b.data(), kMagic, 8) != 0) fail(src, "not a ck prefix: bad magic");
   const auto version = get<uint32_t>(b, 8);
-  if (version != kPrefixVersion)
-    fail(src, "unsupported prefix version " + std::to_string(version) + " (this ck reads version 1)");
+  if (version != 1 && version != kPrefixVersion)
+    fail(src, "unsupported prefix version " + std::to_string(version) + " (this ck reads versions 1 and 2)");
   if (get<uint32_t>(b, 12) != kPrefixHeaderSize) fail(src, "bad header_size");
   PrefixInfo info;
   info.rows = get<uint64_t>(b, 16);
@@ -135,6 +138,8 @@ PrefixInfo parse_prefix(std::span<const uint8_t> b, const std::string& src) {
   info.n_deepstack = get<uint32_t>(b, 36);
   info.grid_nx = get<uint32_t>(b, 40);
   info.grid_ny = get<uint32_t>(b, 44);
+  info.frames = version >= 2 ? get<uint32_t>(b, 80) : 1;
+  if (info.frames == 0) fail(src, "prefix has 0 frames");
   const auto json_off = get<uint64_t>(b, 48), json_size = get<uint64_t>(b, 56);
   const auto data_off = get<uint64_t>(b, 64), data_size = get<uint64_t>(b, 72);
   if (info.rows == 0) fail(src, "prefix has 0 rows");
@@ -161,12 +166,12 @@ PrefixInfo parse_prefix(std::span<const uint8_t> b, const std::string& src) {
     fail(src, std::string("bad prefix JSON: ") + e.what());
   }
   const auto& m = info.meta;
-  if (!m.is_object() || m.value("format", "") != "ck.prefix" || m.value("version", 0) != 1)
-    fail(src, "prefix JSON is not format ck.prefix version 1");
+  if (!m.is_object() || m.value("format", "") != "ck.prefix" || m.value("version", 0u) != version)
+    fail(src, "prefix JSON is not format ck.prefix version " + std::to_string(version));
   const auto& br = m.contains("bridge") ? m["bridge"] : nlohmann::ordered_json();
   if (!br.is_object() || br.value("rows", uint64_t{0}) != info.rows ||
       br.value("row_width", uint64_t{0}) != info.row_width || br.value("n_embd", 0u) != info.n_embd ||
-      br.value("n_deepstack", 0u) != info.n_deepstack)
+      br.value("n_deepstack", 0u) != info.n_deepstack || (version >= 2 && br.value("frames", 0u) != info.frames))
     fail(src, "prefix JSON bridge section disagrees with the binary header");
   return info;
 }

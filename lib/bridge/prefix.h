@@ -10,7 +10,7 @@
 
 namespace ck::bridge {
 
-inline constexpr uint32_t kPrefixVersion = 1;
+inline constexpr uint32_t kPrefixVersion = 2;  // 2 added `frames`; version 1 files (frames = 1) still read
 inline constexpr uint32_t kPrefixHeaderSize = 128;
 
 struct PrefixInfo {
@@ -20,6 +20,7 @@ struct PrefixInfo {
   uint32_t n_deepstack = 0;
   uint32_t grid_nx = 0;
   uint32_t grid_ny = 0;
+  uint32_t frames = 1;  // temporal frames merged into these rows (mtmd [QWEN_VIDEO]: 2 same-size images, 1 chunk)
   nlohmann::ordered_json meta;  // the JSON document (format, version, model, bridge, preprocess)
 };
 

@@ -1,5 +1,6 @@
 #include "pipeline/decoder.h"
 
+#include <algorithm>
 #include <thread>
 
 #include "core/error.h"
@@ -30,6 +31,7 @@ json DecodePlan::to_json() const {
       e["image"] = c.image;
       e["n_tokens"] = c.n_tokens();
       e["grid"] = {c.nx, c.ny};
+      e["frames"] = c.frames;
       e["n_pos"] = dc::image_n_pos(c.nx, c.ny);
       e["pos0"] = n_past;
       const dc::Pos4 last = dc::image_pos(n_past, c.nx, c.n_tokens() - 1);
@@ -76,22 +78,46 @@ Decoder::~Decoder() = default;
 
 std::vector<int32_t> Decoder::tokenize(std::string_view text) const { return tok_->tokenize(text, false, true); }
 
+std::string Decoder::format(const std::string& prompt, int n_bitmaps, const PromptOptions& po) const {
+  const auto& formats = dc::ChatFormats::builtin();
+  const bool next_turn = po.continue_chat && n_past_ > 0;
+  const std::string content = dc::user_content(prompt, n_bitmaps, po.image_first, formats);
+  if (po.raw) return content;
+  if (next_turn) return dc::next_turn_shell(m_.chat, {"user", content}, formats, m_.call_json);
+  std::vector<dc::ChatMessage> msgs;
+  if (!po.system.empty()) msgs.push_back({"system", po.system});
+  msgs.push_back({"user", content});
+  return dc::apply_chat_shell(m_.chat, msgs, true, formats, m_.call_json);
+}
+
+std::vector<std::vector<int>> Decoder::frame_groups(const std::string& prompt,
+                                                    const std::vector<std::pair<int64_t, int64_t>>& sizes,
+                                                    int max_frames, const PromptOptions& po) const {
+  std::vector<std::vector<int>> out;
+  if (!po.frame_merge || max_frames < 2) {
+    for (int j = 0; j < int(sizes.size()); ++j) out.push_back({j});
+    return out;
+  }
+  const std::string formatted = format(prompt, int(sizes.size()), po);
+  out = dc::frame_groups(formatted, dc::ChatFormats::builtin().media_marker, max_frames, [&](int a, int b) {
+    return a < int(sizes.size()) && b < int(sizes.size()) && sizes[size_t(a)] == sizes[size_t(b)];
+  });
+  // more images than markers: make_chunks reports it in plan(); the rest stay single
+  int n = 0;
+  for (const auto& g : out) n += int(g.size());
+  for (int j = n; j < int(sizes.size()); ++j) out.push_back({j});
+  return out;
+}
+
 DecodePlan Decoder::plan(const std::string& prompt, const std::vector<PrefixRef>& prefixes,
                          const PromptOptions& po) const {
   for (const auto& p : prefixes) dc::check_prefix(m_, p.info, p.source);
   const int n_images = int(prefixes.size());
+  int n_bitmaps = 0;  // a prefix of f temporal frames stands for f images (markers), as mtmd's merged bitmaps
+  for (const auto& p : prefixes) n_bitmaps += int(p.info.frames);
   const auto& formats = dc::ChatFormats::builtin();
   const bool next_turn = po.continue_chat && n_past_ > 0;
-  const std::string content = dc::user_content(prompt, n_images, po.image_first, formats);
-  std::string formatted;
-  if (po.raw) formatted = content;
-  else if (next_turn) formatted = dc::next_turn_shell(m_.chat, {"user", content}, formats, m_.call_json);
-  else {
-    std::vector<dc::ChatMessage> msgs;
-    if (!po.system.empty()) msgs.push_back({"system", po.system});
-    msgs.push_back({"user", content});
-    formatted = dc::apply_chat_shell(m_.chat, msgs, true, formats, m_.call_json);
-  }
+  const std::string formatted = format(prompt, n_bitmaps, po);
 
   dc::ChunkOptions co;
   co.media_marker = formats.media_marker;
@@ -99,7 +125,18 @@ DecodePlan Decoder::plan(const std::string& prompt, const std::vector<PrefixRef>
   co.image_end = m_.chat.image_end;
   co.add_bos = m_.chat.add_bos && !next_turn;  // mtmd-cli: BOS with the first message only
   co.bos_id = m_.chat.bos_id.value_or(-1);
-  for (const auto& p : prefixes) co.grids.emplace_back(p.info.grid_nx, p.info.grid_ny);
+  int max_frames = 1;
+  for (const auto& p : prefixes) {
+    co.grids.emplace_back(p.info.grid_nx, p.info.grid_ny);
+    co.frames.push_back(p.info.frames);
+    const auto& br = p.info.meta.contains("bridge") && p.info.meta["bridge"].is_object() ? p.info.meta["bridge"]
+                                                                                         : json::object();
+    const int mf = br.contains("max_frames") && br["max_frames"].is_number_integer() ? br["max_frames"].get<int>() : 1;
+    max_frames = std::max(max_frames, mf);
+    if (int(p.info.frames) > std::max(1, mf))
+      fail(p.source, "a prefix of " + std::to_string(p.info.frames) + " frames; its encoder's bridge contract merges "
+                     "at most " + std::to_string(mf));
+  }
   DecodePlan pl;
   pl.formatted = formatted;
   try {
@@ -111,22 +148,31 @@ DecodePlan Decoder::plan(const std::string& prompt, const std::vector<PrefixRef>
     throw Error(who + ": " + e.what());
   }
   // mtmd merges two adjacent markers whose images have the same source size into one 2-frame chunk (qwen-vl
-  // temporal merge). ck does not reproduce that; refuse rather than decode something llama.cpp would not.
-  const auto source_size = [&](int k) {
-    const auto& meta = prefixes[size_t(k)].info.meta;
-    if (!meta.contains("preprocess") || !meta["preprocess"].is_object() || !meta["preprocess"].contains("source"))
-      return std::pair<int64_t, int64_t>{-1 - k, -1};  // unknown: never equal to another image
-    const auto& src = meta["preprocess"]["source"];
-    return std::pair<int64_t, int64_t>{src.value("width", int64_t(-1 - k)), src.value("height", int64_t(-1))};
-  };
-  const auto merges = dc::temporal_merges(formatted, formats.media_marker,
-                                          [&](int a, int b) { return source_size(a) == source_size(b); });
-  if (!merges.empty()) {
-    const auto [a, b] = merges.front();
-    throw Error(prefixes[size_t(a)].source + " and " + prefixes[size_t(b)].source + ": images " +
-                std::to_string(a + 1) + " and " + std::to_string(b + 1) +
-                " have the same size and adjacent markers, which llama.cpp's mtmd merges into one 2-frame (video) "
-                "chunk; ck does not implement that: put text between the markers");
+  // temporal merge, bridge contract frame_merge / max_frames). The prefixes fix the chunks; refuse separate
+  // prefixes the pin would have merged, unless po.frame_merge is off (then they are what was asked for).
+  if (po.frame_merge && n_images > 0) {
+    std::vector<int> bitmap_prefix;  // bitmap (marker) j -> prefix
+    for (int k = 0; k < n_images; ++k)
+      for (uint32_t f = 0; f < prefixes[size_t(k)].info.frames; ++f) bitmap_prefix.push_back(k);
+    const auto source_size = [&](int j) {
+      const int k = bitmap_prefix[size_t(j)];
+      const auto& meta = prefixes[size_t(k)].info.meta;
+      if (!meta.contains("preprocess") || !meta["preprocess"].is_object() || !meta["preprocess"].contains("source"))
+        return std::pair<int64_t, int64_t>{-1 - j, -1};  // unknown: never equal to another image
+      const auto& src = meta["preprocess"]["source"];
+      return std::pair<int64_t, int64_t>{src.value("width", int64_t(-1 - j)), src.value("height", int64_t(-1))};
+    };
+    const auto groups = dc::frame_groups(formatted, formats.media_marker, max_frames,
+                                         [&](int a, int b) { return source_size(a) == source_size(b); });
+    for (const auto& g : groups) {
+      if (g.size() < 2) continue;
+      const int a = bitmap_prefix[size_t(g[0])], b = bitmap_prefix[size_t(g[1])];
+      if (a != b)
+        throw Error(prefixes[size_t(a)].source + " and " + prefixes[size_t(b)].source + ": images " +
+                    std::to_string(g[0] + 1) + " and " + std::to_string(g[1] + 1) +
+                    " have the same size and adjacent markers, which llama.cpp b10256's mtmd merges into one 2-frame "
+                    "chunk: encode them together (ck-encode A B) or pass --no-frame-merge");
+    }
   }
   const int64_t n_ub = std::min(opt_.n_ubatch, opt_.n_batch);
   if (po.all_logits && m_.max_outputs > 0 && m_.max_outputs < n_ub)

@@ -57,6 +57,11 @@ struct PromptOptions {
   std::string system;         // a system message before the user's (chat shell only; empty: none)
   bool all_logits = false;    // every prompt token an output row (ck-decode --logits-all-out)
   bool continue_chat = false; // append to the sequence in the KV cache (a next turn)
+  // mtmd b10256 merges two same-size images at adjacent markers into one 2-frame chunk ([QWEN_VIDEO]); the
+  // prefixes must then be the merged ones (Encoder::encode_frames), and separate prefixes the pin would have
+  // merged are refused. false: same-size images at adjacent markers stay separate chunks (--no-frame-merge,
+  // llama.cpp's later mtmd_bitmap_set_mergeable).
+  bool frame_merge = true;
 };
 
 struct DecodePlan {
@@ -92,6 +97,15 @@ class Decoder {
   // Plans a prompt: checks the prefixes against the model, applies the chat shell, chunks and schedules. No
   // graph runs. Throws ck::Error naming the prompt or the prefix at fault.
   DecodePlan plan(const std::string& prompt, const std::vector<PrefixRef>& prefixes, const PromptOptions& po) const;
+
+  // The chat-formatted text of a prompt with n_bitmaps images (markers added as plan() does).
+  std::string format(const std::string& prompt, int n_bitmaps, const PromptOptions& po) const;
+  // How mtmd_tokenizer::tokenize groups the prompt's images into chunks: image j (0-based, marker order) with
+  // source size sizes[j]; a group is {j} or {j, j+1} (max_frames >= 2, adjacent markers, same size). With
+  // po.frame_merge false every image is its own group. Encode each group as one chunk, then plan().
+  std::vector<std::vector<int>> frame_groups(const std::string& prompt,
+                                             const std::vector<std::pair<int64_t, int64_t>>& sizes, int max_frames,
+                                             const PromptOptions& po) const;
 
   // Runs the prompt, then samples up to n_predict tokens (-1: until end of generation or a full context).
   // Throws RuntimeUnavailable (pipeline/decoder_backend.h) when the plan needs kernels this build lacks.

@@ -48,19 +48,40 @@ Encoder::Encoder(const std::string& model, int n_threads) {
   if (n_embd_ <= 0 || n_deepstack_ < 0 || n_embd_ * (1 + n_deepstack_) != row_width_)
     fail(p.path(), "contracts.bridge n_embd " + std::to_string(n_embd_) + " x (1 + n_deepstack " +
                        std::to_string(n_deepstack_) + ") != output row width " + std::to_string(row_width_));
+  const runtime::InputRef* raw = p.input_by_role("image_planar");
+  const json& fr = raw->role_params.value("frames", json());
+  if (fr.is_object() && fr.contains("symbol")) {
+    const int si = p.symbol_index(fr["symbol"].get<std::string>());
+    if (si >= 0) max_frames_ = int(p.symbols()[size_t(si)].max);
+  }
   exec_ = std::make_unique<Executor>(p, n_threads);
 }
 
 EncodeResult Encoder::encode(const image::RgbImage& img, const std::string& name, const EncodeOptions& opt) {
+  return encode_frames(std::span<const image::RgbImage>(&img, 1), name, opt);
+}
+
+EncodeResult Encoder::encode_frames(std::span<const image::RgbImage> frames, const std::string& name,
+                                   const EncodeOptions& opt) {
   EncodeResult r;
+  if (frames.empty()) fail(name, "no frames to encode");
+  if (int(frames.size()) > max_frames_)
+    fail(name, std::to_string(frames.size()) + " frames in one chunk; this encoder merges at most " +
+                   std::to_string(max_frames_) + " (clip_model_n_temporal_merge)");
+  for (size_t f = 1; f < frames.size(); ++f)
+    if (frames[f].width != frames[0].width || frames[f].height != frames[0].height)
+      fail(name, "frame " + std::to_string(f + 1) + " is " + std::to_string(frames[f].width) + "x" +
+                     std::to_string(frames[f].height) + ", frame 1 is " + std::to_string(frames[0].width) + "x" +
+                     std::to_string(frames[0].height) + ": only same-size images merge into one chunk");
   image::PreprocessContract c = contract_;
   image::set_token_overrides(c, opt.min_tokens, opt.max_tokens, "--image-min-tokens/--image-max-tokens");
   auto t0 = std::chrono::steady_clock::now();
-  r.pre = image::preprocess(img, c, name);
+  for (const auto& f : frames) r.frames.push_back(image::preprocess(f, c, name));
+  r.pre = r.frames[0];
   r.preprocess_ms = ms_since(t0);
 
   t0 = std::chrono::steady_clock::now();
-  feed_image(*exec_, r.pre, name, opt.dump);
+  feed_frames(*exec_, r.frames, name, opt.dump);
   RunOptions ro;
   ro.dump = opt.dump;
   ro.borrow = opt.borrow;
@@ -83,6 +104,7 @@ EncodeResult Encoder::encode(const image::RgbImage& img, const std::string& name
   r.info.n_deepstack = uint32_t(n_deepstack_);
   r.info.grid_nx = uint32_t(r.pre.nx);
   r.info.grid_ny = uint32_t(r.pre.ny);
+  r.info.frames = uint32_t(r.frames.size());
   const json& src = program_->doc().value("weights", json::object()).value("source", json::object());
   const json& gguf = src.value("gguf", json::object());
   r.info.meta["model"] = {{"mmproj_sha256", gguf.value("sha256", "")}, {"mmproj_name", gguf.value("file", "")}};
@@ -96,8 +118,19 @@ EncodeResult Encoder::encode(const image::RgbImage& img, const std::string& name
 
 std::shared_ptr<const EncodedImage> Encoder::encode_cached(std::span<const uint8_t> bytes, const std::string& name,
                                                            const EncodeOptions& opt) {
+  return encode_cached(std::vector<std::span<const uint8_t>>{bytes}, name, opt);
+}
+
+std::shared_ptr<const EncodedImage> Encoder::encode_cached(const std::vector<std::span<const uint8_t>>& frames,
+                                                           const std::string& name, const EncodeOptions& opt) {
   if (opt.dump || opt.borrow) throw Error("Encoder::encode_cached: dumps and --borrow need Encoder::encode");
-  const std::string sha = sha256_hex(bytes);
+  if (frames.empty()) fail(name, "no frames to encode");
+  std::string sha = sha256_hex(frames[0]);
+  if (frames.size() > 1) {
+    std::string acc;
+    for (const auto& f : frames) acc += sha256_hex(f) + "\n";
+    sha = sha256_hex({reinterpret_cast<const uint8_t*>(acc.data()), acc.size()});
+  }
   const std::string key = sha + " " + std::to_string(opt.min_tokens) + " " + std::to_string(opt.max_tokens);
   if (auto it = cache_.find(key); it != cache_.end()) {
     auto hit = std::make_shared<EncodedImage>(*it->second);
@@ -105,22 +138,42 @@ std::shared_ptr<const EncodedImage> Encoder::encode_cached(std::span<const uint8
     hit->preprocess_ms = hit->encode_ms = 0;
     return hit;
   }
-  const image::RgbImage img = image::decode_image(bytes, name);
-  EncodeResult r = encode(img, name, opt);
+  std::vector<image::RgbImage> imgs;
+  for (const auto& f : frames) imgs.push_back(image::decode_image(f, name));
+  auto e = encode_owned(imgs, name, opt, "");
+  std::const_pointer_cast<EncodedImage>(e)->image_sha256 = sha;
+  cache_[key] = e;
+  return e;
+}
+
+std::shared_ptr<const EncodedImage> Encoder::encode_owned(std::span<const image::RgbImage> frames,
+                                                          const std::string& name, const EncodeOptions& opt,
+                                                          const std::string& key) {
+  if (opt.dump || opt.borrow) throw Error("Encoder::encode_owned: dumps and --borrow need Encoder::encode");
+  const std::string ckey =
+      key.empty() ? "" : "key:" + key + " " + std::to_string(opt.min_tokens) + " " + std::to_string(opt.max_tokens);
+  if (!ckey.empty())
+    if (auto it = cache_.find(ckey); it != cache_.end()) {
+      auto hit = std::make_shared<EncodedImage>(*it->second);
+      hit->cached = true;
+      hit->preprocess_ms = hit->encode_ms = 0;
+      return hit;
+    }
+  EncodeResult r = encode_frames(frames, name, opt);
   if (r.stats.stopped_at)
     fail(program_->path(), "call " + std::to_string(r.stats.stopped_at->index) + " (" + r.stats.stopped_at->id +
                                "): kernel '" + r.stats.stopped_at->kernel + "' is not implemented in this build");
   auto e = std::make_shared<EncodedImage>();
   e->info = r.info;
   e->rows.assign(r.rows.begin(), r.rows.end());
-  e->source_width = img.width;
-  e->source_height = img.height;
+  e->source_width = frames[0].width;
+  e->source_height = frames[0].height;
   e->pre_width = r.pre.width;
   e->pre_height = r.pre.height;
+  e->frames = uint32_t(frames.size());
   e->preprocess_ms = r.preprocess_ms;
   e->encode_ms = r.encode_ms;
-  e->image_sha256 = sha;
-  cache_[key] = e;
+  if (!ckey.empty()) cache_[ckey] = e;
   return e;
 }
 

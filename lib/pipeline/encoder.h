@@ -37,7 +37,8 @@ struct EncodeOptions {
 };
 
 struct EncodeResult {
-  image::Preprocessed pre;
+  image::Preprocessed pre;                  // the (first) frame
+  std::vector<image::Preprocessed> frames;  // every frame of the chunk (frames[0] = pre)
   bridge::PrefixInfo info;
   std::span<const float> rows;  // rows x row_width floats inside the executor's arena (valid until the next run)
   double preprocess_ms = 0, encode_ms = 0;
@@ -50,9 +51,10 @@ struct EncodedImage {
   std::vector<float> rows;  // info.rows x info.row_width
   int source_width = 0, source_height = 0;
   int pre_width = 0, pre_height = 0;
+  uint32_t frames = 1;        // temporal frames in this chunk (= info.frames)
   double preprocess_ms = 0, encode_ms = 0;
   bool cached = false;        // true: came from the content-hash cache, nothing was run
-  std::string image_sha256;   // of the image file's bytes
+  std::string image_sha256;   // of the image file's bytes (of the frames: sha256 of their shas, in order)
 };
 
 class Encoder {
@@ -65,12 +67,26 @@ class Encoder {
   const image::PreprocessContract& contract() const { return contract_; }
 
   EncodeResult encode(const image::RgbImage& img, const std::string& name, const EncodeOptions& opt);
+  // One chunk of temporal frames (mtmd's [QWEN_VIDEO] merge of same-size bitmaps): all of one source size, at
+  // most max_frames() of them; one frame is encode(). The prefix has the rows of one frame's grid, frames = n.
+  EncodeResult encode_frames(std::span<const image::RgbImage> frames, const std::string& name,
+                             const EncodeOptions& opt);
+  // Frames one chunk can hold (the plan's bound of the image_planar `frames` symbol; 1 when it has none).
+  int max_frames() const { return max_frames_; }
 
   // Decodes the image bytes (any format lib/image reads) and encodes them, or returns the cached result of the
   // same bytes with the same token overrides (key: sha256 of the bytes + min/max tokens). Dumps and borrowing
   // are not allowed here (a cached result would skip them).
   std::shared_ptr<const EncodedImage> encode_cached(std::span<const uint8_t> bytes, const std::string& name,
                                                     const EncodeOptions& opt);
+  // The same for the frames of one chunk (each element: one image file's bytes; same source size), cached by
+  // the frames' hashes in order.
+  std::shared_ptr<const EncodedImage> encode_cached(const std::vector<std::span<const uint8_t>>& frames,
+                                                    const std::string& name, const EncodeOptions& opt);
+  // Decoded frames (e.g. from a video) encoded as one chunk, with the result owned; `key` names them in the cache
+  // (empty: not cached).
+  std::shared_ptr<const EncodedImage> encode_owned(std::span<const image::RgbImage> frames, const std::string& name,
+                                                   const EncodeOptions& opt, const std::string& key = "");
   void clear_cache() { cache_.clear(); }
 
  private:
@@ -78,6 +94,7 @@ class Encoder {
   std::unique_ptr<runtime::Executor> exec_;
   image::PreprocessContract contract_;
   int64_t n_embd_ = 0, n_deepstack_ = 0, row_width_ = 0;
+  int max_frames_ = 1;
   std::map<std::string, std::shared_ptr<const EncodedImage>> cache_;
 };
 

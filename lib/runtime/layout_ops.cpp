@@ -1,5 +1,6 @@
 #include "runtime/layout_ops.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -62,16 +63,22 @@ void binary(const BoundCall& c, ExecContext& ex) {
 void add(const BoundCall& c, ExecContext& ex) { binary<false>(c, ex); }
 void mul(const BoundCall& c, ExecContext& ex) { binary<true>(c, ex); }
 
-// ggml_conv_2d's im2col (stride = kernel = patch, no padding, dilation 1) of the planar image
-// inp_raw [3][H][W]: row p = py*grid_w + px, column ic*ps*ps + kh*ps + kw; F16 columns are rounded with
-// GGML_CPU_FP32_TO_FP16 (RNE), F32 columns (BF16 kernels) copied.
+// ggml_conv_2d's im2col (stride = kernel = patch, no padding, dilation 1) of one planar frame of
+// inp_raw [n_frames][3][H][W]: row p = py*grid_w + px, column ic*ps*ps + kh*ps + kw; F16 columns are rounded with
+// GGML_CPU_FP32_TO_FP16 (RNE), F32 columns (BF16 kernels) copied. Param `frame` (default 0) picks the frame;
+// a frame past the last one reads the last (build_inp_with_temporal_merge: n_batch == 1 applies both patch
+// kernels to the one still, n_batch == 2 kernel k to frame k).
 void im2col(const BoundCall& c, ExecContext& ex) {
   const View& img = c.in.at(0);
   const int64_t ps = c.param_i("patch_size"), gw = c.param_i("grid_w"), gh = c.param_i("grid_h");
   const int64_t W = gw * ps, H = gh * ps, K = 3 * ps * ps, N = gw * gh;
-  if (!img.contiguous() || img.numel() != 3 * W * H) bad(c, "image is not [3][grid_h*patch][grid_w*patch]");
+  if (!img.contiguous() || img.numel() == 0 || img.numel() % (3 * W * H) != 0)
+    bad(c, "image is not [n_frames][3][grid_h*patch][grid_w*patch]");
   if (!c.out.contiguous() || c.out.numel() != N * K) bad(c, "output is not [n_patches][3*patch*patch]");
-  const float* src = img.ptr<const float>();
+  const int64_t n_frames = img.numel() / (3 * W * H);
+  const int64_t frame = std::min(c.has_param("frame") ? c.param_i("frame") : int64_t(0), n_frames - 1);
+  if (frame < 0) bad(c, "frame must be >= 0");
+  const float* src = img.ptr<const float>() + frame * 3 * W * H;
   const bool f16 = c.out.dtype == DType::F16;
   if (!f16 && c.out.dtype != DType::F32) bad(c, "output dtype must be f16 or f32");
   ex.pool->run([&](int ith, int nth) {

@@ -23,7 +23,8 @@ out, nx, ny, n_embd, n_ds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int
 rows, rw = nx * ny, n_embd * (1 + n_ds)
 meta = {"format": "ck.prefix", "version": 1, "model": {"mmproj_sha256": "0" * 64, "mmproj_name": "test"},
         "bridge": {"activation": "test", "rows": rows, "row_width": rw, "n_embd": n_embd, "n_deepstack": n_ds,
-                   "grid": [nx, ny], "positions": "t,t+y,t+x,0", "resume": "pos0+max(nx,ny)"}}
+                   "grid": [nx, ny], "positions": "t,t+y,t+x,0", "resume": "pos0+max(nx,ny)",
+                   "max_frames": 2, "frame_merge": "adjacent_same_size"}}
 if len(sys.argv) > 7:
     meta["preprocess"] = {"source": {"width": int(sys.argv[6]), "height": int(sys.argv[7])}}
 js = json.dumps(meta).encode()
@@ -66,7 +67,7 @@ setup() {
   echo "$output" | jq -e '[.ubatches[] | select(.type == "image") | .image] == [0, 1]'
 }
 
-@test "no marker: one marker per image after the text (--image-first: before); same-size adjacent images refused" {
+@test "no marker: one marker per image after the text (--image-first: before); same-size adjacent images refused (the bridge contract says they merge)" {
   run -0 --separate-stderr "$D" -m "$M" --prefix "$P/a.prefix" --prefix "$P/b.prefix" -p "Compare." --plan
   [[ "$(echo "$output" | jq -r .formatted_prompt)" == *"Compare.<__media__><__media__><|im_end|>"* ]]
   echo "$output" | jq -e '[.chunks[] | select(.type == "image") | .image] == [0, 1]'

@@ -18,6 +18,8 @@
 #               line), then ck's best ISA and (on AVX-512 hosts) ck's AVX2 variants. Log: BUILD_DIR/parity/kernel_parity*.log
 #   qwen3vl  1. golden fixture integrity (sha256 of committed files vs tests/parity/fixtures/manifest.json)
 #            2. BUILD_DIR/bin/ck-encode / ck-decode on the fixture models vs fixtures (ck-diff, sha256)
+#            3. tests/parity/frames/compare.sh: merged same-size stills (and --no-frame-merge, video) vs the
+#               ref_decode golden tests/parity/frames/golden.json (ck-decode at 1 and 2 threads, all logits, ck-bridge)
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/oracle/common.sh"
 gate="${1:-}"
@@ -123,6 +125,17 @@ qwen3vl)
             3) ran_real=1; missing+=("some fixture cases (listed NOT COMPARED above)") ;;
             *) fail=1 ;;
         esac
+    fi
+    # 3. temporal merge (#17): same-size stills at adjacent markers, vs the oracle golden tests/parity/frames
+    if [ -f "$PARITY/frames/golden.json" ]; then
+        if bash "$PARITY/frames/compare.sh" "$BIN" "$BUILD/parity/gate-frames" "${CK_GATE_PRESETS:-tiny,small}" \
+                > "$BUILD/parity/frames.log" 2>&1; then
+            ran_real=1; say "OK   frames (tests/parity/frames): $(grep -c '^OK' "$BUILD/parity/frames.log") comparisons equal"
+        else
+            grep '^NOT OK' "$BUILD/parity/frames.log" | head -20; say "FAIL frames (log: $BUILD/parity/frames.log)"; fail=1
+        fi
+    else
+        missing+=("tests/parity/frames/golden.json (tests/parity/frames/regen.sh)")
     fi
     ;;
 *)

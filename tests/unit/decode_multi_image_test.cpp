@@ -72,6 +72,31 @@ TEST(DecodeMultiImage, TemporalMergeCandidates) {
             (std::vector<std::pair<int, int>>{{1, 2}}));
 }
 
+TEST(DecodeMultiImage, FrameGroupsAsMtmdTokenize) {
+  const auto same = [](int, int) { return true; };
+  using G = std::vector<std::vector<int>>;
+  EXPECT_EQ(dc::frame_groups("<M><M><M>", "<M>", 2, same), (G{{0, 1}, {2}}));  // a pair, then a single
+  EXPECT_EQ(dc::frame_groups("<M><M><M><M>", "<M>", 2, same), (G{{0, 1}, {2, 3}}));
+  EXPECT_EQ(dc::frame_groups("<M>x<M>", "<M>", 2, same), (G{{0}, {1}}));        // text between
+  EXPECT_EQ(dc::frame_groups("<M><M>", "<M>", 1, same), (G{{0}, {1}}));         // no temporal merge in the model
+  EXPECT_EQ(dc::frame_groups("<M><M><M>", "<M>", 2, [](int a, int) { return a == 1; }), (G{{0}, {1, 2}}));
+}
+
+TEST(DecodeMultiImage, TwoFramePrefixTakesTwoAdjacentMarkers) {
+  dc::ChunkOptions o = opts();
+  o.frames = {2, 1};
+  const auto ch = dc::make_chunks("a<M><M>c<M>", 2, o, tk);
+  // text [a B] image0 (2 frames, one frame's grid) text [E c B] image1 text [E]
+  ASSERT_EQ(ch.size(), 5u);
+  EXPECT_EQ(ch[1].image, 0);
+  EXPECT_EQ(ch[1].frames, 2u);
+  EXPECT_EQ(ch[1].n_tokens(), 6);
+  EXPECT_EQ(ch[3].image, 1);
+  EXPECT_EQ(ch[3].frames, 1u);
+  EXPECT_THROW(dc::make_chunks("a<M>b<M>c<M>", 2, o, tk), ck::Error);  // a 2-frame prefix needs adjacent markers
+  EXPECT_THROW(dc::make_chunks("a<M><M>", 2, o, tk), ck::Error);       // 2 markers for 3 frames
+}
+
 TEST(DecodeMultiImage, NoMarkerGetsOnePerImage) {
   const auto& f = dc::ChatFormats::builtin();
   const std::string m = f.media_marker;

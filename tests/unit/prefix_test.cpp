@@ -101,7 +101,8 @@ TEST(BridgePrefix, CorruptHeadersAreOneLineErrors) {
   std::memcpy(&data_off, good.data() + 64, 8);
   const std::vector<Case> cases = {
       {0, "XKPREFIX", "bad magic"},
-      {8, u32(2), "unsupported prefix version 2"},
+      {8, u32(3), "unsupported prefix version 3"},
+      {80, u32(0), "0 frames"},
       {16, u64(0), "0 rows"},
       {24, u64(11), "row_width"},
       {40, u32(2), "grid"},

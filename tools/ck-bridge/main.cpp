@@ -36,6 +36,7 @@
 #include "core/sha256.h"
 #include "core/thread_pool.h"
 #include "decode/sampling.h"
+#include "image/decode.h"
 #include "kernels/isa.h"
 #include "pipeline/compile.h"
 #include "pipeline/steps.h"
@@ -80,6 +81,7 @@ json file_info(const std::string& path, const std::string& sha) {
 json prefix_entry(size_t k, const std::string& source, const ck::bridge::PrefixInfo& i) {
   return {{"image", k},
           {"file", fs::path(source).filename().string()},
+          {"frames", i.frames},
           {"rows", i.rows},
           {"row_width", i.row_width},
           {"n_embd", i.n_embd},
@@ -113,7 +115,7 @@ int body(int argc, char** argv) {
   std::vector<std::string> images;
   std::string mode = "strict";
   int n_predict = 128, threads = 0, min_tokens = 0, max_tokens = 0;
-  bool no_cache = false, json_stdout = false, quiet = false, interactive = false;
+  bool no_cache = false, json_stdout = false, quiet = false, interactive = false, no_frame_merge = false;
   std::string start_from, work_dir;
   std::vector<std::string> prefix_files;
   ck::decode::SamplingParams sp;
@@ -122,6 +124,9 @@ int body(int argc, char** argv) {
   app.add_option("--model", model, "text model GGUF")->required();
   app.add_option("--image", images, "input image (PNG, JPEG, ...); repeat for several images (marker order)")
       ->allow_extra_args(false);
+  app.add_flag("--no-frame-merge", no_frame_merge,
+               "keep same-size images at adjacent markers as separate chunks (default: merged into one 2-frame "
+               "chunk, as llama.cpp b10256's mtmd does; its later opt-in is mtmd_bitmap_set_mergeable)");
   app.add_option("--start-from", start_from, "start at this phase: prefix = decode from --prefix files")
       ->check(CLI::IsMember({"prefix"}));
   app.add_option("--prefix", prefix_files, "with --start-from prefix: a ck-encode prefix; repeat per image")
@@ -329,12 +334,54 @@ int body(int argc, char** argv) {
                       " (call " + std::to_string(done) + "/" + std::to_string(total) + ")");
       }
     };
-  const auto encode_file = [&](const std::string& path) {
+  dopt.threads = threads;
+  std::unique_ptr<pl::Decoder> decoder_ptr;
+  const auto get_decoder = [&]() -> pl::Decoder& {
+    if (!decoder_ptr) decoder_ptr = std::make_unique<pl::Decoder>(dec.c.plan_dir, dopt);
+    return *decoder_ptr;
+  };
+  // The images of one prompt, grouped into chunks as mtmd_tokenizer::tokenize does (two same-size images at
+  // adjacent markers = one 2-frame chunk, unless --no-frame-merge), each chunk encoded once (cached by content).
+  struct Encoded {
+    std::vector<std::shared_ptr<const pl::EncodedImage>> chunks;
+    std::vector<std::vector<int>> groups;  // image indices of each chunk
+  };
+  const auto encode_images = [&](const std::vector<std::string>& paths, const std::string& text,
+                                 const pl::PromptOptions& po) {
+    Encoded out;
+    if (paths.empty()) return out;
     if (!encoder) encoder = std::make_unique<pl::Encoder>(enc.c.plan_dir, threads);
-    const ck::MappedFile f(path);
-    auto e = encoder->encode_cached(f.bytes(), path, eo);
-    progress.done();
-    return e;
+    std::vector<ck::image::RgbImage> imgs;
+    std::vector<std::string> shas;
+    std::vector<std::pair<int64_t, int64_t>> sizes;
+    for (const auto& path : paths) {
+      const ck::MappedFile f(path);
+      shas.push_back(ck::sha256_hex(f.bytes()));
+      imgs.push_back(ck::image::decode_image(f.bytes(), path));
+      sizes.emplace_back(imgs.back().width, imgs.back().height);
+    }
+    out.groups = get_decoder().frame_groups(text, sizes, encoder->max_frames(), po);
+    std::string merged;
+    for (const auto& g : out.groups) {
+      std::vector<ck::image::RgbImage> frames;
+      std::string key;
+      for (int j : g) {
+        frames.push_back(imgs[size_t(j)]);
+        key += shas[size_t(j)] + "+";
+      }
+      if (g.size() > 1) {
+        merged += std::string(merged.empty() ? "" : ", ");
+        for (size_t f = 0; f < g.size(); ++f) merged += (f ? "+" : "") + std::to_string(g[f] + 1);
+      }
+      out.chunks.push_back(encoder->encode_owned(frames, paths[size_t(g[0])], eo, key));
+      progress.done();
+    }
+    if (!merged.empty() && !quiet)
+      std::fprintf(stderr,
+                   "ck-bridge: images %s: same size at adjacent markers, merged into one 2-frame chunk each as "
+                   "llama.cpp b10256 does (--no-frame-merge keeps them separate)\n",
+                   merged.c_str());
+    return out;
   };
   std::vector<std::shared_ptr<const pl::EncodedImage>> encoded;
   std::vector<ck::bridge::Prefix> opened;
@@ -360,13 +407,19 @@ int body(int argc, char** argv) {
     json jprefix = json::array();
     double pre_ms = 0, enc_ms = 0;
     int64_t enc_tokens = 0;
-    for (size_t k = 0; k < images.size(); ++k) {
-      auto e = encode_file(images[k]);
+    pl::PromptOptions gpo;
+    gpo.system = system_prompt;
+    gpo.frame_merge = !no_frame_merge;
+    const Encoded ei = encode_images(images, interactive ? std::string() : prompt, gpo);
+    for (size_t k = 0; k < ei.chunks.size(); ++k) {
+      const auto& e = ei.chunks[k];
+      const auto& g = ei.groups[k];
       pre_ms += e->preprocess_ms;
       enc_ms += e->encode_ms;
       enc_tokens += int64_t(e->info.rows);
       if (k == 0) rep["contracts"]["bridge"] = e->info.meta.value("bridge", json());
-      json entry = prefix_entry(k, images[k], e->info);
+      json entry = prefix_entry(k, images[size_t(g[0])], e->info);
+      entry["images"] = g;
       entry["image_size"] = {e->source_width, e->source_height};
       entry["preprocessed_size"] = {e->pre_width, e->pre_height};
       entry["timings_ms"] = {{"preprocess", e->preprocess_ms}, {"encode", e->encode_ms}};
@@ -376,8 +429,8 @@ int body(int argc, char** argv) {
       if (!work_dir.empty())
         ck::bridge::write_prefix_file(work_dir + "/prefix." + std::to_string(k) + ".bin", e->info, e->rows);
       encoded.push_back(e);
+      refs.push_back({e->info, e->rows, images[size_t(g[0])]});
     }
-    for (size_t k = 0; k < encoded.size(); ++k) refs.push_back({encoded[k]->info, encoded[k]->rows, images[k]});
     rep["prefix"] = images.empty() ? json() : jprefix;
     rep.set_timing("preprocess", pre_ms);
     rep.set_timing("encode", enc_ms);
@@ -388,8 +441,7 @@ int body(int argc, char** argv) {
   }
   if (stop_after == "encode") return finish("stopped_after_encode");
 
-  dopt.threads = threads;
-  pl::Decoder decoder(dec.c.plan_dir, dopt);
+  pl::Decoder& decoder = get_decoder();
   ck::decode::Sampler sampler(sp);
   const auto stream = [&](int32_t, const std::string& piece) {
     if (!json_stdout) {
@@ -454,13 +506,14 @@ int body(int argc, char** argv) {
         continue;
       }
       try {
-        std::vector<std::shared_ptr<const pl::EncodedImage>> imgs;
-        std::vector<pl::PrefixRef> trefs;
-        for (const auto& p : pending) imgs.push_back(encode_file(p));
-        for (size_t k = 0; k < imgs.size(); ++k) trefs.push_back({imgs[k]->info, imgs[k]->rows, pending[k]});
         pl::PromptOptions po;
         po.system = first_turn ? system_prompt : "";
         po.continue_chat = !first_turn;
+        po.frame_merge = !no_frame_merge;
+        const Encoded imgs = encode_images(pending, line, po);
+        std::vector<pl::PrefixRef> trefs;
+        for (size_t k = 0; k < imgs.chunks.size(); ++k)
+          trefs.push_back({imgs.chunks[k]->info, imgs.chunks[k]->rows, pending[size_t(imgs.groups[k][0])]});
         const pl::DecodePlan plan = decoder.plan(line, trefs, po);
         const auto r = generate(plan, true);
         std::fputc('\n', stdout);
@@ -492,6 +545,7 @@ int body(int argc, char** argv) {
 
   pl::PromptOptions po;
   po.system = system_prompt;
+  po.frame_merge = !no_frame_merge;
   const pl::DecodePlan plan = decoder.plan(prompt, refs, po);
   rep["prompt"] = [&] {
     const json pj = plan.to_json();

@@ -1,9 +1,11 @@
 // ck-decode: image prefix + prompt -> generated text, like llama-mtmd-cli single turn (docs/formats/chat.md).
 //   ck-decode -m dec/ --prefix img.prefix -p "Describe this image." -n 32      (prefix: FILE, -, shm:NAME)
 //   ck-decode -m dec/ --prefix a.prefix --prefix b.prefix -p "<__media__>A? <__media__>B?"   (image k -> marker k)
+//   ck-decode -m dec/ --prefix ab.prefix -p "<__media__><__media__>Compare."   (a 2-frame prefix: 2 markers)
 //   ck-decode -m dec/ -p "Hello" --plan          the prompt schedule as JSON (no decoding)
 //   ck-decode -m dec/ --tokenize "Hello world"   token ids of a text part
 // Text goes to stdout as it is generated, statistics to stderr. Exit 0 ok, 2 bad input, 3 runtime missing.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <optional>
@@ -38,7 +40,7 @@ int body(int argc, char** argv) {
   int n_predict = -1, threads = 0;
   int64_t ctx_size = 4096, n_batch = 2048, n_ubatch = 512;
   std::string system_prompt;
-  bool raw = false, image_first = false, plan = false, profile = false;
+  bool raw = false, image_first = false, plan = false, profile = false, no_frame_merge = false;
   dc::SamplingParams sp;
   app.add_option("-m,--model", model_dir, "decoder directory (call.json + layout.json from ck-layout)")->required();
   app.add_option("--prefix", prefix_srcs, "image prefix from ck-encode: FILE, - (stdin) or shm:NAME; repeat for "
@@ -52,6 +54,10 @@ int body(int argc, char** argv) {
   app.add_option("--ctx-size", ctx_size, "KV cache size in tokens (rounded up to 256; at most the planned size)");
   app.add_option("--n-batch", n_batch, "logical batch (llama_decode call) size")->check(CLI::PositiveNumber);
   app.add_option("--n-ubatch", n_ubatch, "physical batch size (at most the planned n_tokens)")->check(CLI::PositiveNumber);
+  app.add_flag("--no-frame-merge", no_frame_merge,
+               "same-size images at adjacent markers stay separate chunks (llama.cpp's later opt-in, "
+               "mtmd_bitmap_set_mergeable); by default they must come as one 2-frame prefix (ck-encode A B), as "
+               "llama.cpp b10256 merges them, and separate prefixes there are refused");
   app.add_flag("--raw", raw, "use the prompt as is (no chat shell; the image marker rule still applies)");
   app.add_flag("--image-first", image_first, "put the image(s) before the prompt text when it has no marker");
   app.add_option("--dump", dump_dir, "write every named activation as a ck.dump to DIR");
@@ -112,12 +118,15 @@ int body(int argc, char** argv) {
   for (size_t k = 0; k < prefixes.size(); ++k)
     refs.push_back({prefixes[k].info(), prefixes[k].rows(), prefix_srcs[k]});
   const int n_images = int(prefixes.size());
+  int n_bitmaps = 0;  // a prefix of f temporal frames stands for f images (markers)
+  for (const auto& p : prefixes) n_bitmaps += int(p.info().frames);
   const bool all_logits = !logits_all_out.empty();
   ck::pipeline::PromptOptions po;
   po.raw = raw;
   po.image_first = image_first;
   po.all_logits = all_logits;
   po.system = system_prompt;
+  po.frame_merge = !no_frame_merge;
   if (raw && !system_prompt.empty()) throw ck::Error("--system needs the chat shell: not with --raw");
   const ck::pipeline::DecodePlan pl = dec.plan(prompt, refs, po);
   const dc::Schedule& sched = pl.schedule;
@@ -159,6 +168,7 @@ int body(int argc, char** argv) {
     j["threads"] = dec.threads();
     j["mode"] = dec.model().mode;
     j["n_images"] = n_images;
+    j["n_frames"] = n_bitmaps;
     j["n_prompt_tokens"] = sched.n_prompt_tokens;
     j["prefill"] = {{"ms", r.prefill_ms},
                     {"n_tokens", r.n_prompt_tokens},

@@ -1,5 +1,7 @@
 // ck-encode: image -> ck.prefix (docs/formats/prefix.md) with the vision encoder planned by ck-layout.
 //   ck-encode [-m DIR] IMAGE|- [-o FILE | --shm NAME]     (default: stdout, refused on a terminal)
+//   ck-encode [-m DIR] IMAGE1 IMAGE2 [-o FILE]            (two same-size frames -> one 2-frame prefix, as mtmd
+//                                                          merges two adjacent same-size images for Qwen-VL)
 //   ck-encode --info PREFIX|shm:NAME                      (print a prefix header)
 //   ck-encode --rm-shm NAME                               (remove a shared-memory prefix)
 // DIR (default $CK_ENCODER) holds call.json + layout.json from `ck-convert | ck-lower | ck-layout -o DIR`.
@@ -7,10 +9,12 @@
 // that is not an image encoder) -> one line on stderr, exit 2, and no output at all.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -38,6 +42,7 @@ int info(const std::string& src) {
   j["n_embd"] = i.n_embd;
   j["n_deepstack"] = i.n_deepstack;
   j["grid"] = {i.grid_nx, i.grid_ny};
+  j["frames"] = i.frames;
   j["data_bytes"] = i.rows * i.row_width * 4;
   j["meta"] = i.meta;
   std::printf("%s\n", j.dump(2).c_str());
@@ -46,10 +51,12 @@ int info(const std::string& src) {
 
 int body(int argc, char** argv) {
   CLI::App app{"ck-encode: image -> ck.prefix (Qwen3-VL vision encoder, bit-identical to llama.cpp b10256)"};
-  std::string image, model, out, shm, rm_shm, info_src, json_out, dump_dir, borrow_dir;
+  std::vector<std::string> images;
+  std::string model, out, shm, rm_shm, info_src, json_out, dump_dir, borrow_dir;
   int threads = 0, min_tokens = 0, max_tokens = 0;
   bool overwrite_dump = false, profile_flag = false;
-  app.add_option("image", image, "input image (PNG, JPEG, BMP, GIF, ...); - = stdin");
+  app.add_option("image", images, "input image (PNG, JPEG, BMP, GIF, ...); - = stdin; two same-size images = "
+                                  "the two temporal frames of one chunk (one prefix)");
   app.add_option("-m,--model", model, "encoder directory from ck-layout -o (default $CK_ENCODER)");
   app.add_option("-o,--output", out, "write the prefix to this file (atomic)");
   app.add_option("--shm", shm, "write the prefix to POSIX shared memory NAME");
@@ -75,7 +82,11 @@ int body(int argc, char** argv) {
     return 0;
   }
   if (!info_src.empty()) return info(info_src);
-  if (image.empty()) ck::fail("ck-encode", "no image given (ck-encode [-m DIR] IMAGE|-)");
+  if (images.empty()) ck::fail("ck-encode", "no image given (ck-encode [-m DIR] IMAGE|-)");
+  for (const auto& im : images)
+    if (im.empty()) ck::fail("ck-encode", "empty image name");
+  if (images.size() > 1 && std::count(images.begin(), images.end(), std::string("-")) > 0)
+    ck::fail("ck-encode", "stdin (-) carries one image only; give the frames as files");
   if (!out.empty() && !shm.empty()) ck::fail("ck-encode", "-o and --shm are exclusive");
   if (out.empty() && shm.empty() && isatty(STDOUT_FILENO))
     ck::fail("<stdout>", "is a terminal; the prefix is binary (redirect it, or use -o FILE / --shm NAME)");
@@ -89,9 +100,19 @@ int body(int argc, char** argv) {
   if (min_tokens < 0 || max_tokens < 0) ck::fail("--image-min-tokens/--image-max-tokens", "must be positive");
 
   ck::pipeline::Encoder enc(model, threads);
+  if (int(images.size()) > enc.max_frames())
+    ck::fail(images[size_t(enc.max_frames())], std::to_string(images.size()) + " images given; this encoder merges at most " +
+                           std::to_string(enc.max_frames()) + " frames into one prefix (one ck-encode per chunk)");
   // Everything about the inputs is checked before any output exists.
-  const ck::image::RgbImage img = ck::image::decode_image_file(image);
-  const std::string name = image == "-" ? "<stdin>" : image;
+  std::vector<ck::image::RgbImage> frames;
+  for (const auto& im : images) frames.push_back(ck::image::decode_image_file(im));
+  const ck::image::RgbImage& img = frames[0];
+  const std::string name = images[0] == "-" ? "<stdin>" : images[0];
+  for (size_t f = 1; f < frames.size(); ++f)
+    if (frames[f].width != img.width || frames[f].height != img.height)
+      ck::fail(images[f], "is " + std::to_string(frames[f].width) + "x" + std::to_string(frames[f].height) + ", " +
+                              images[0] + " is " + std::to_string(img.width) + "x" + std::to_string(img.height) +
+                              ": only images of the same size merge into one prefix (encode them separately)");
 
   std::optional<ck::DumpWriter> dump;
   if (!dump_dir.empty()) {
@@ -129,7 +150,12 @@ int body(int argc, char** argv) {
     ck::fail(enc.program().path(), "kernels not implemented in this build: " + ids);
   }
 
-  ck::pipeline::EncodeResult r = enc.encode(img, name, eo);
+  ck::pipeline::EncodeResult r = enc.encode_frames(frames, name, eo);
+  if (frames.size() > 1) {
+    json srcs = json::array();
+    for (const auto& im : images) srcs.push_back(im);
+    r.info.meta["frame_images"] = srcs;
+  }
   if (r.stats.stopped_at) {
     if (dump) dump->commit();
     const auto& c = *r.stats.stopped_at;
@@ -143,6 +169,8 @@ int body(int argc, char** argv) {
     j["format"] = "ck.encode_report";
     j["version"] = 1;
     j["image"] = name;
+    j["frames"] = frames.size();
+    if (frames.size() > 1) j["frame_images"] = images;
     j["model"] = model;
     j["threads"] = threads;
     j["mode"] = r.info.meta.value("mode", std::string("strict"));
