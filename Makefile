@@ -97,3 +97,13 @@ serve-nginx: build
 .PHONY: test-fast
 test-fast: build
 	$(PYTHON) tests/parity/fast_gate.py --build $(BUILD) $(CK_FAST_GATE_ARGS)
+
+# Coverage-guided fuzzing (tests/fuzz, libFuzzer + ASan + UBSan, clang; build-fuzz/). Each target FUZZ_SECONDS.
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz fuzz-long fuzz-smoke
+fuzz: deps
+	CK_FUZZ_SECONDS=$(FUZZ_SECONDS) JOBS=$(JOBS) bash scripts/fuzz.sh
+fuzz-long: deps
+	CK_FUZZ_SECONDS=$${CK_FUZZ_SECONDS:-3600} JOBS=$(JOBS) nice -n 19 bash scripts/fuzz.sh
+fuzz-smoke: deps  # bounded: 20 s per target from the committed corpus
+	CK_FUZZ_SECONDS=20 JOBS=$(JOBS) bash scripts/fuzz.sh

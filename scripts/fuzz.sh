@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# make fuzz / fuzz-long / fuzz-smoke: builds the libFuzzer targets of tests/fuzz with clang (+ASan +UBSan) into
+# build-fuzz/ (never the main build) and runs each for CK_FUZZ_SECONDS (default 60), one after the other.
+# The committed seeds (tests/fuzz/corpus/<target>) are copied into build-fuzz/corpus/<target>, which grows;
+# crashes land in build-fuzz/crashes/<target>-*. Exit status: non-zero if any target found a crash or hang.
+#   scripts/fuzz.sh [TARGET...]     default: every tests/fuzz/fuzz_*.cpp
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+B="${CK_FUZZ_BUILD:-$ROOT/build-fuzz}"
+SECS="${CK_FUZZ_SECONDS:-60}"
+JOBS="${JOBS:-2}"
+if [ ! -f "$B/CMakeCache.txt" ]; then
+  CC=clang CXX=clang++ cmake -S "$ROOT" -B "$B" -DCK_DEPS_DIR="${CK_DEPS_DIR:-$ROOT/build/deps}" \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCK_BUILD_TESTS=OFF -DCK_FUZZ=ON >/dev/null
+fi
+targets=("$@")
+if [ ${#targets[@]} -eq 0 ]; then
+  for f in "$ROOT"/tests/fuzz/fuzz_*.cpp; do
+    n="$(basename "$f" .cpp)"; n="${n#fuzz_}"; [ "$n" = common ] || targets+=("$n")
+  done
+fi
+cmake --build "$B" -j"$JOBS" --target "${targets[@]/#/ck_fuzz_}"
+mkdir -p "$B/crashes"
+fail=0
+for t in "${targets[@]}"; do
+  mkdir -p "$B/corpus/$t"
+  [ -d "$ROOT/tests/fuzz/corpus/$t" ] && cp -n "$ROOT/tests/fuzz/corpus/$t"/* "$B/corpus/$t/" 2>/dev/null || true
+  echo "[fuzz] $t: ${SECS}s"
+  if ! "$B/fuzz/ck_fuzz_$t" -max_total_time="$SECS" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+       -artifact_prefix="$B/crashes/$t-" "$B/corpus/$t" > "$B/fuzz-$t.log" 2>&1; then
+    echo "[fuzz] $t: FAILED (see $B/fuzz-$t.log, inputs in $B/crashes/)" >&2; fail=1
+  fi
+  grep -E '^stat::number_of_executed_units|^stat::peak_rss|cov: ' "$B/fuzz-$t.log" | tail -3 || true
+done
+exit $fail

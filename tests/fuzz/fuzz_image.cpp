@@ -1,0 +1,19 @@
+// Image decode (lib/image: stb_image 2.30 as llama.cpp feeds it -- PNG, JPEG, GIF, BMP, ...) and the preprocess
+// contract on whatever decodes: smart resize to the token budget, pad, normalize, planar copy. The budget is
+// kept small (max 64 tokens) so one execution stays cheap; huge declared sizes are refused by decode_image.
+#include "fuzz_common.h"
+#include "image/decode.h"
+#include "image/preprocess.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  ck::fuzz::guarded([&] {
+    const auto img = ck::image::decode_image({data, size}, "fuzz.img");
+    if (img.rgb.size() != static_cast<size_t>(img.width) * img.height * 3) __builtin_trap();
+    ck::image::PreprocessContract c;
+    c.image_min_tokens = 1 + (size % 8);
+    c.image_max_tokens = 64;
+    const auto pre = ck::image::preprocess(img, c, "fuzz.img");
+    if (pre.pixels.size() != static_cast<size_t>(pre.width) * pre.height * 3) __builtin_trap();
+  });
+  return 0;
+}
