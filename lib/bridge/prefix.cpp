@@ -165,14 +165,30 @@ PrefixInfo parse_prefix(std::span<const uint8_t> b, const std::string& src) {
   } catch (const nlohmann::json::exception& e) {
     fail(src, std::string("bad prefix JSON: ") + e.what());
   }
+  // Typed checks only: nlohmann's value()/get() throw type_error on a key of another type, which is not
+  // ck::Error and carries no file name.
   const auto& m = info.meta;
-  if (!m.is_object() || m.value("format", "") != "ck.prefix" || m.value("version", 0u) != version)
+  const auto is_uint = [](const nlohmann::ordered_json& o, const char* k, uint64_t v) {
+    return o.contains(k) && o[k].is_number_unsigned() && o[k].get<uint64_t>() == v;
+  };
+  if (!m.is_object() || !m.contains("format") || !m["format"].is_string() || m["format"] != "ck.prefix" ||
+      !is_uint(m, "version", version))
     fail(src, "prefix JSON is not format ck.prefix version " + std::to_string(version));
   const auto& br = m.contains("bridge") ? m["bridge"] : nlohmann::ordered_json();
-  if (!br.is_object() || br.value("rows", uint64_t{0}) != info.rows ||
-      br.value("row_width", uint64_t{0}) != info.row_width || br.value("n_embd", 0u) != info.n_embd ||
-      br.value("n_deepstack", 0u) != info.n_deepstack || (version >= 2 && br.value("frames", 0u) != info.frames))
+  if (!br.is_object() || !is_uint(br, "rows", info.rows) || !is_uint(br, "row_width", info.row_width) ||
+      !is_uint(br, "n_embd", info.n_embd) || !is_uint(br, "n_deepstack", info.n_deepstack) ||
+      (version >= 2 && !is_uint(br, "frames", info.frames)) || !br.contains("grid") ||
+      br["grid"] != nlohmann::ordered_json::array({info.grid_nx, info.grid_ny}))
     fail(src, "prefix JSON bridge section disagrees with the binary header");
+  // preprocess.source.{width,height}: ck-decode compares them between images (lib/pipeline decoder).
+  if (m.contains("preprocess")) {
+    const auto& pp = m["preprocess"];
+    if (!pp.is_object()) fail(src, "prefix JSON \"preprocess\" is not an object");
+    if (pp.contains("source") &&
+        (!pp["source"].is_object() || !pp["source"].contains("width") || !pp["source"]["width"].is_number_integer() ||
+         !pp["source"].contains("height") || !pp["source"]["height"].is_number_integer()))
+      fail(src, "prefix JSON \"preprocess.source\" is not {\"width\": integer, \"height\": integer}");
+  }
   return info;
 }
 

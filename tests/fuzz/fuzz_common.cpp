@@ -11,7 +11,6 @@
 
 #include <nlohmann/json.hpp>
 
-extern "C" size_t LLVMFuzzerMutate(uint8_t* data, size_t size, size_t max_size);
 
 namespace ck::fuzz {
 
@@ -56,6 +55,10 @@ std::string scratch_dir(const char* name) {
 const char* source_dir() { return CK_SOURCE_DIR; }
 
 }  // namespace ck::fuzz
+
+#ifndef CK_FUZZ_REPLAY  // the mutator is libFuzzer's business; the replay binary only runs inputs
+
+extern "C" size_t LLVMFuzzerMutate(uint8_t* data, size_t size, size_t max_size);
 
 namespace {
 
@@ -181,3 +184,5 @@ size_t ck_fuzz_json_mutate(uint8_t* data, size_t size, size_t max_size, unsigned
   std::memcpy(data, out.data(), out.size());
   return out.size();
 }
+
+#endif  // CK_FUZZ_REPLAY

@@ -4,12 +4,12 @@
 #include "gguf/gguf.h"
 #include "text/vocab.h"
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+CK_FUZZ_TARGET(gguf) {
   static ck::fuzz::MemFile file("fuzz.gguf");
   const std::string& path = file.set(data, size);
   ck::fuzz::guarded([&] {
     ck::gguf::Reader r(path);
-    volatile uint64_t sink = r.version() + r.alignment() + r.data_offset();
+    uint64_t sink = r.version() + r.alignment() + r.data_offset();
     for (const auto& kv : r.kvs()) {
       sink += kv.value.arr.size() + kv.value.s.size();
       if (kv.value.type == ck::gguf::ValueType::STRING) sink += r.get_string(kv.key).size();
@@ -21,7 +21,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (t.nbytes) sink += t.data[0] + t.data[t.nbytes - 1];  // the reader promised [data, data+nbytes)
       if (r.find_tensor(t.name) == nullptr) __builtin_trap();
     }
-    (void)sink;
+    ck::fuzz::keep(sink);
     if (r.find("tokenizer.ggml.tokens")) ck::text::vocab_from_gguf(r);
   });
   return 0;

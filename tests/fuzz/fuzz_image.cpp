@@ -5,7 +5,7 @@
 #include "image/decode.h"
 #include "image/preprocess.h"
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+CK_FUZZ_TARGET(image) {
   ck::fuzz::guarded([&] {
     const auto img = ck::image::decode_image({data, size}, "fuzz.img");
     if (img.rgb.size() != static_cast<size_t>(img.width) * img.height * 3) __builtin_trap();

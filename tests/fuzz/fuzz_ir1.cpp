@@ -4,11 +4,9 @@
 #include "graph/ir1.h"
 #include "plan/plan.h"
 
-extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max_size, unsigned int seed) {
-  return ck_fuzz_json_mutate(data, size, max_size, seed);
-}
+CK_FUZZ_JSON_MUTATOR
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+CK_FUZZ_TARGET(ir1) {
   using ck::graph::json;
   const json doc = json::parse(data, data + size, nullptr, false);
   if (doc.is_discarded()) return 0;

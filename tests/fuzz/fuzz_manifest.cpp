@@ -6,11 +6,9 @@
 #include "graph/json_io.h"
 #include "lower/lower.h"
 
-extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max_size, unsigned int seed) {
-  return ck_fuzz_json_mutate(data, size, max_size, seed);
-}
+CK_FUZZ_JSON_MUTATOR
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+CK_FUZZ_TARGET(manifest) {
   using ck::graph::json;
   const json doc = json::parse(data, data + size, nullptr, false);
   if (doc.is_discarded()) return 0;  // not JSON: graph::read_json's one-line error, nothing further to reach

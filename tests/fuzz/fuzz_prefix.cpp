@@ -16,14 +16,14 @@ void read_all(const std::string& source) {
     auto p = ck::bridge::Prefix::open(source);
     const auto& info = p.info();
     if (p.rows().size() != info.rows * info.row_width) __builtin_trap();
-    volatile float sink = p.row(0)[0] + p.row(info.rows - 1)[info.row_width - 1];
-    (void)sink;
+    const float sink = p.row(0)[0] + p.row(info.rows - 1)[info.row_width - 1];
+    ck::fuzz::keep(sink);
   });
 }
 
 }  // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+CK_FUZZ_TARGET(prefix) {
   static ck::fuzz::MemFile file("fuzz.prefix");
   read_all(file.set(data, size));
 
