@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -13,6 +15,8 @@
 #include "core/error.h"
 #include "graph/ir1.h"
 #include "graph/json_io.h"
+#include "image/decode.h"
+#include "serve/protocol.h"
 
 namespace {
 
@@ -121,4 +125,63 @@ TEST(FuzzFindings, Ir1NumbersAreCheckedIntegersInRange) {
   EXPECT_EQ(err([](auto& j) { j["symbols"][0]["max"] = "32"; }), "a.ir1.json: key 'max' is not an integer");
   // a path the typed reads do not cover still ends as a ck::Error naming the file
   EXPECT_EQ(err([](auto& j) { j["symbols"] = {7}; }).rfind("a.ir1.json: ", 0), 0u);
+}
+
+// Image errors name what is wrong (issue #21 item 5): stb_image says "outofdata" or nothing at all on a
+// truncated file; the message said "cannot decode image (stb_image 2.30: )".
+namespace {
+
+std::vector<uint8_t> fixture_prefix(const char* name, size_t n) {
+  std::ifstream in(std::string(CK_SOURCE_DIR) + "/tests/fixtures/image/" + name, std::ios::binary);
+  std::vector<uint8_t> b((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_GT(b.size(), 0u) << name;
+  if (n < b.size()) b.resize(n);
+  return b;
+}
+
+// The message without stb's own reason, which is checked to be non-empty.
+std::string image_error(const std::vector<uint8_t>& b) {
+  const std::string m = ck_error([&] { ck::image::decode_image(b, "x.img"); });
+  const auto at = m.rfind(" (stb_image 2.30: ");
+  EXPECT_NE(at, std::string::npos) << m;
+  if (at == std::string::npos) return m;
+  EXPECT_GT(m.size(), at + 19) << "empty stb reason: " << m;
+  EXPECT_NE(m.substr(at), " (stb_image 2.30: )") << m;
+  return m.substr(0, at);
+}
+
+}  // namespace
+
+TEST(FuzzFindings, TruncatedImagesSayWhereTheyEnd) {
+  EXPECT_EQ(image_error(fixture_prefix("trunc_64x64.png", SIZE_MAX)),
+            "x.img: cannot decode image: truncated PNG: chunk IDAT at byte 151 needs 9463 bytes, the file ends 5717 "
+            "bytes after it starts");
+  EXPECT_EQ(image_error(fixture_prefix("rgb_40x30.png", 40)),
+            "x.img: cannot decode image: truncated PNG: the file ends at byte 40 inside the chunk header at byte 33");
+  EXPECT_EQ(image_error(fixture_prefix("rgb_40x30.png", 33)),
+            "x.img: cannot decode image: truncated PNG: the file ends after 33 bytes without an IEND chunk");
+  EXPECT_EQ(image_error(fixture_prefix("gray_61x45.jpg", 200)),
+            "x.img: cannot decode image: truncated JPEG: 200 bytes and no end-of-image marker (FF D9)");
+  EXPECT_EQ(image_error(fixture_prefix("rgb_120x90.bmp", 40)),
+            "x.img: cannot decode image: truncated BMP: the pixel data starts at byte 54, the file has 40");
+  const std::string gif("GIF89a\x02\x00\x02\x00\x80\x00\x00", 13);
+  EXPECT_EQ(image_error({gif.begin(), gif.end()}),
+            "x.img: cannot decode image: truncated GIF: 13 bytes and no trailer (3B) at the end");
+  // not truncated: stb's reason as before
+  const std::string junk = "not an image at all";
+  EXPECT_EQ(image_error({junk.begin(), junk.end()}), "x.img: cannot decode image");
+}
+
+// ck-serve (lib/serve): Beast's base64 decode() writes 1 or 2 bytes past decoded_size() when the input is not a
+// multiple of 4 characters; the length check came after the decode (tests/fuzz/regressions/serve/).
+TEST(FuzzFindings, ServeBase64LengthIsCheckedBeforeDecoding) {
+  for (size_t n : {41, 42, 43, 4097, 4098, 4099}) {
+    const std::string body = R"({"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":)"
+                             R"("data:image/png;base64,)" + std::string(n, 'A') + R"("}}]}]})";
+    const auto r = ck::serve::parse_chat_request(body, "application/json");
+    const auto* e = std::get_if<ck::serve::RequestError>(&r);
+    ASSERT_NE(e, nullptr) << n;
+    EXPECT_EQ(e->message, "image data URI: invalid base64") << n;
+    EXPECT_EQ(e->status, 400);
+  }
 }
