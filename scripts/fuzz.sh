@@ -14,10 +14,9 @@ B="${CK_FUZZ_BUILD:-$ROOT/build-fuzz}"
 SECS="${CK_FUZZ_SECONDS:-60}"
 RUNS="${CK_FUZZ_RUNS:--1}"
 JOBS="${JOBS:-2}"
-if [ ! -f "$B/CMakeCache.txt" ]; then
-  CC=clang CXX=clang++ cmake -S "$ROOT" -B "$B" -DCK_DEPS_DIR="${CK_DEPS_DIR:-$ROOT/build/deps}" \
-    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCK_BUILD_TESTS=OFF -DCK_FUZZ=ON >/dev/null
-fi
+# configured every time (cheap): a new tests/fuzz/fuzz_*.cpp is a new target
+CC=clang CXX=clang++ cmake -S "$ROOT" -B "$B" -DCK_DEPS_DIR="${CK_DEPS_DIR:-$ROOT/build/deps}" \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCK_BUILD_TESTS=OFF -DCK_FUZZ=ON >/dev/null
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
   for f in "$ROOT"/tests/fuzz/fuzz_*.cpp; do
