@@ -159,7 +159,9 @@ Reader::Reader(const std::string& path) : file_(path) {
   } catch (const std::exception& e) {
     fail(path, std::string("metadata JSON is malformed: ") + e.what());
   }
-  if (!meta_.is_object() || meta_.value("format", "") != kMetaFormat)
+  // typed: value("format", "") threw nlohmann's type_error on a number (tests/fuzz/regressions/bump/)
+  if (!meta_.is_object() || !meta_.contains("format") || !meta_["format"].is_string() ||
+      meta_["format"] != kMetaFormat)
     fail(path, std::string("metadata JSON: format is not \"") + kMetaFormat + "\"");
   if (!meta_.contains("version") || !meta_["version"].is_number_unsigned() || meta_["version"] != kMetaVersion)
     fail(path, "metadata JSON: unsupported version (this ck reads " + u(kMetaVersion) + ")");

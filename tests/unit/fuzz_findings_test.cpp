@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bridge/prefix.h"
+#include "bump/reader.h"
 #include "core/error.h"
 #include "graph/ir1.h"
 #include "graph/json_io.h"
@@ -120,7 +121,8 @@ TEST(FuzzFindings, Ir1NumbersAreCheckedIntegersInRange) {
   EXPECT_EQ(err([](auto& j) { j["weights"][0]["nbytes"] = -1; }), "a.ir1.json: key 'nbytes' is out of range (-1)");
   EXPECT_EQ(err([](auto& j) { j["weights"][0]["shape"] = {16, 0.5}; }), "a.ir1.json: key 'shape' is not an integer");
   EXPECT_EQ(err([](auto& j) { j["ops"][0]["layer"] = 1ull << 40; }),
-            "a.ir1.json: op '" + base["ops"][0]["id"].get<std::string>() + "': key 'layer' is out of range (1099511627776)");
+            "a.ir1.json: op '" + base["ops"][0]["id"].get<std::string>() +
+                "': key 'layer' is out of range (1099511627776)");
   EXPECT_EQ(err([](auto& j) { j["symbols"][0]["option"] = 7; }), "a.ir1.json: key 'option' is not a string");
   EXPECT_EQ(err([](auto& j) { j["symbols"][0]["max"] = "32"; }), "a.ir1.json: key 'max' is not an integer");
   // a path the typed reads do not cover still ends as a ck::Error naming the file
@@ -185,4 +187,11 @@ TEST(FuzzFindings, ServeBase64LengthIsCheckedBeforeDecoding) {
     EXPECT_EQ(e->message, "image data URI: invalid base64") << n;
     EXPECT_EQ(e->status, 400);
   }
+}
+
+// bump (lib/bump): the metadata JSON's "format" of another type threw type_error.302 from value() when the
+// reader opened the file (before any sha256 check): tests/fuzz/regressions/bump/meta-format-number.bump.
+TEST(FuzzFindings, BumpMetadataFormatOfAnotherType) {
+  const std::string p = std::string(CK_SOURCE_DIR) + "/tests/fuzz/regressions/bump/meta-format-number.bump";
+  EXPECT_EQ(ck_error([&] { ck::bump::Reader r(p); }), p + ": metadata JSON: format is not \"ck.bump.meta\"");
 }
