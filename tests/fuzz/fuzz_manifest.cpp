@@ -1,10 +1,11 @@
-// weights_manifest.json reader (lib/lower parse_manifest) and lowering with the template the manifest selects
-// (templates/ of the source tree): ck-lower on a mutated manifest. Structure-aware (fuzz_common.h).
+// weights_manifest.json through its one reader (lib/manifest read_manifest, manifest_template_path) and the
+// lowering ck-lower runs on it (lib/pipeline lower_manifest: the template the manifest names, from templates/
+// of the source tree, on a stream, as `ck-convert ... | ck-lower`). Structure-aware (fuzz_common.h).
 #include <string>
 
 #include "fuzz_common.h"
 #include "graph/json_io.h"
-#include "lower/lower.h"
+#include "pipeline/steps.h"
 
 CK_FUZZ_JSON_MUTATOR
 
@@ -14,15 +15,7 @@ CK_FUZZ_TARGET(manifest) {
   if (doc.is_discarded()) return 0;  // not JSON: graph::read_json's one-line error, nothing further to reach
   static const std::string tdir = std::string(ck::fuzz::source_dir()) + "/templates";
   ck::fuzz::guarded([&] {
-    const auto m = ck::lower::parse_manifest(doc, "fuzz.json");
-    const std::string tpath = ck::lower::select_template(m, tdir);
-    static std::string last_path;
-    static json last;
-    if (tpath != last_path) {
-      last = ck::graph::read_json(tpath);
-      last_path = tpath;
-    }
-    (void)ck::lower::lower(m, last, tpath, {});
+    (void)ck::pipeline::lower_manifest(doc, "-", "-", tdir, "", ck::registry::Mode::Strict);
   });
   return 0;
 }
