@@ -2,6 +2,8 @@
 // tools/mtmd/mtmd-cli.cpp (marker appended to the prompt) with the strings taken from data.
 #include "decode/chat.h"
 
+#include <cstdint>
+
 #include "core/error.h"
 
 namespace ck::decode {
@@ -16,10 +18,25 @@ std::string str_at(const nlohmann::ordered_json& j, const char* key, const std::
   return j[key].get<std::string>();
 }
 
+// A token id: an integer that fits int32 (get<int32_t>() would wrap a larger one, or convert a double with
+// undefined behaviour).
+int32_t int32_of(const nlohmann::ordered_json& v, const char* key, const std::string& source) {
+  if (!v.is_number_integer() || v.get<int64_t>() < INT32_MIN || v.get<int64_t>() > INT32_MAX ||
+      (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT32_MAX)))
+    ck::fail(source, std::string("chat.") + key + " is not a 32-bit integer");
+  return static_cast<int32_t>(v.get<int64_t>());
+}
+
 std::optional<int32_t> opt_id(const nlohmann::ordered_json& j, const char* key, const std::string& source) {
   if (!j.contains(key) || j[key].is_null()) return std::nullopt;
-  if (!j[key].is_number_integer()) ck::fail(source, std::string("chat.") + key + " is not an integer");
-  return j[key].get<int32_t>();
+  return int32_of(j[key], key, source);
+}
+
+// A member of another type threw nlohmann's type_error from value() / get<>() (read while writing ck_fuzz_call).
+std::string opt_string(const nlohmann::ordered_json& j, const char* key, const std::string& source) {
+  if (!j.contains(key)) return {};
+  if (!j[key].is_string()) ck::fail(source, std::string("chat.") + key + " is not a string");
+  return j[key].get<std::string>();
 }
 
 }  // namespace
@@ -72,14 +89,19 @@ ChatContract ChatContract::from_json(const nlohmann::ordered_json& chat, const s
   ChatContract c;
   if (chat.contains("chat_template") && chat["chat_template"].is_string())
     c.chat_template = chat["chat_template"].get<std::string>();
-  c.image_begin = chat.value("image_begin", std::string());
-  c.image_end = chat.value("image_end", std::string());
+  c.image_begin = opt_string(chat, "image_begin", source);
+  c.image_end = opt_string(chat, "image_end", source);
   c.image_begin_id = opt_id(chat, "image_begin_id", source);
   c.image_end_id = opt_id(chat, "image_end_id", source);
   c.bos_id = opt_id(chat, "bos_id", source);
-  c.add_bos = chat.value("add_bos", false);
-  if (chat.contains("stop_ids") && chat["stop_ids"].is_array())
-    for (const auto& v : chat["stop_ids"]) c.stop_ids.push_back(v.get<int32_t>());
+  if (chat.contains("add_bos")) {
+    if (!chat["add_bos"].is_boolean()) ck::fail(source, "chat.add_bos is not a boolean");
+    c.add_bos = chat["add_bos"].get<bool>();
+  }
+  if (chat.contains("stop_ids")) {
+    if (!chat["stop_ids"].is_array()) ck::fail(source, "chat.stop_ids is not an array");
+    for (const auto& v : chat["stop_ids"]) c.stop_ids.push_back(int32_of(v, "stop_ids", source));
+  }
   return c;
 }
 

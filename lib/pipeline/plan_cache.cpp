@@ -48,11 +48,15 @@ FileHash PlanCache::file_sha256(const std::string& path) {
       std::stringstream ss;
       ss << f.rdbuf();
       const json rec = json::parse(ss.str(), nullptr, false);
-      if (rec.is_object() && rec.value("format", "") == kSourceFormat && rec.value("version", 0) == kSourceVersion &&
-          rec.value("path", "") == abs) {
+      // typed (value() threw nlohmann's type_error on a member of another type): a bad record is a miss
+      auto str = [&](const char* k) {
+        return rec.is_object() && rec.contains(k) && rec[k].is_string() ? rec[k].get<std::string>() : std::string();
+      };
+      if (rec.is_object() && str("format") == kSourceFormat && rec.contains("version") &&
+          rec["version"] == kSourceVersion && str("path") == abs) {
         bool same = true;
         for (const auto& [k, v] : id.items()) same = same && rec.contains(k) && rec[k] == v;
-        const std::string sha = rec.value("sha256", "");
+        const std::string sha = str("sha256");
         if (same && sha.size() == 64) return {sha, true};
       }
     }

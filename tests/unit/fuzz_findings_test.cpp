@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -14,9 +15,11 @@
 #include "bridge/prefix.h"
 #include "bump/reader.h"
 #include "core/error.h"
+#include "decode/chat.h"
 #include "graph/ir1.h"
 #include "graph/json_io.h"
 #include "image/decode.h"
+#include "pipeline/plan_cache.h"
 #include "serve/protocol.h"
 
 namespace {
@@ -194,4 +197,54 @@ TEST(FuzzFindings, ServeBase64LengthIsCheckedBeforeDecoding) {
 TEST(FuzzFindings, BumpMetadataFormatOfAnotherType) {
   const std::string p = std::string(CK_SOURCE_DIR) + "/tests/fuzz/regressions/bump/meta-format-number.bump";
   EXPECT_EQ(ck_error([&] { ck::bump::Reader r(p); }), p + ": metadata JSON: format is not \"ck.bump.meta\"");
+}
+
+// chat contract (lib/decode ChatContract::from_json, read by ck-decode's ModelInfo from call.json contracts.chat):
+// members of another type threw type_error.302 from value() / get<int32_t>(), a 1e308 stop id was an unchecked
+// double -> int32 conversion, a 2^40 id wrapped (read while writing ck_fuzz_call).
+TEST(FuzzFindings, ChatContractMembersAreTyped) {
+  using ck::decode::ChatContract;
+  const nlohmann::ordered_json ok = {{"image_begin", "<b>"}, {"image_end", "<e>"}, {"bos_id", 1},
+                                     {"add_bos", true}, {"stop_ids", {2, 3}}};
+  const auto c = ChatContract::from_json(ok, "c.json");
+  EXPECT_EQ(c.image_begin, "<b>");
+  EXPECT_TRUE(c.add_bos);
+  EXPECT_EQ(c.stop_ids, (std::vector<int32_t>{2, 3}));
+  auto err = [&](const char* key, nlohmann::ordered_json v) {
+    auto j = ok;
+    j[key] = std::move(v);
+    return ck_error([&] { ChatContract::from_json(j, "c.json"); });
+  };
+  EXPECT_EQ(err("image_begin", 1), "c.json: chat.image_begin is not a string");
+  EXPECT_EQ(err("image_end", nullptr), "c.json: chat.image_end is not a string");
+  EXPECT_EQ(err("add_bos", "yes"), "c.json: chat.add_bos is not a boolean");
+  EXPECT_EQ(err("stop_ids", 5), "c.json: chat.stop_ids is not an array");
+  EXPECT_EQ(err("stop_ids", {1, "2"}), "c.json: chat.stop_ids is not a 32-bit integer");
+  EXPECT_EQ(err("stop_ids", {1e308}), "c.json: chat.stop_ids is not a 32-bit integer");
+  EXPECT_EQ(err("bos_id", int64_t(1) << 40), "c.json: chat.bos_id is not a 32-bit integer");
+  EXPECT_EQ(err("bos_id", uint64_t(1) << 63), "c.json: chat.bos_id is not a 32-bit integer");
+  EXPECT_EQ(ChatContract::from_json(nlohmann::ordered_json::object(), "c.json").stop_ids.size(), 0u);
+}
+
+// plan cache source records (lib/pipeline PlanCache, ROOT/sources/*.json): a member of another type threw
+// type_error.302 from value() instead of counting as a miss (read in the code).
+TEST(FuzzFindings, PlanCacheRecordOfAnotherTypeIsAMiss) {
+  namespace fs = std::filesystem;
+  const fs::path d = fs::path(testing::TempDir()) / "ck_fuzz_findings_plan_cache";
+  fs::remove_all(d);
+  fs::create_directories(d);
+  const fs::path f = d / "model.gguf";
+  std::ofstream(f, std::ios::binary) << "abc";
+  ck::pipeline::PlanCache cache((d / "cache").string());
+  const std::string sha = cache.file_sha256(f.string()).sha256;
+  EXPECT_TRUE(cache.file_sha256(f.string()).cached);
+  for (const char* rec : {R"({"format":1})", R"({"format":"ck.plan_cache_source","version":"1"})",
+                          R"({"format":"ck.plan_cache_source","version":1,"path":2})", "[1]"}) {
+    for (const auto& e : fs::directory_iterator(d / "cache" / "sources"))
+      std::ofstream(e.path(), std::ios::binary | std::ios::trunc) << rec;
+    ck::pipeline::FileHash h;
+    EXPECT_NO_THROW(h = cache.file_sha256(f.string())) << rec;
+    EXPECT_FALSE(h.cached) << rec;
+    EXPECT_EQ(h.sha256, sha) << rec;
+  }
 }
