@@ -46,8 +46,10 @@ nlohmann::ordered_json read_report(const std::string& path) {
   } catch (const std::exception& e) {
     fail(path, std::string("not JSON: ") + e.what());
   }
-  if (!j.is_object() || j.value("format", "") != kReportFormat) fail(path, "not a ck.bridge_report");
-  if (!j["version"].is_number_integer() || j["version"].get<int>() != kReportVersion)
+  // typed: value("format", "") threw nlohmann's type_error on a member of another type
+  if (!j.is_object() || !j.contains("format") || !j["format"].is_string() || j["format"] != kReportFormat)
+    fail(path, "not a ck.bridge_report");
+  if (!j.contains("version") || !j["version"].is_number_integer() || j["version"] != kReportVersion)
     fail(path, "unsupported ck.bridge_report version");
   for (const char* k : kKeys)
     if (!j.contains(k)) fail(path, std::string("missing key '") + k + "'");

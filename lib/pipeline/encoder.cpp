@@ -45,7 +45,9 @@ Encoder::Encoder(const std::string& model, int n_threads) {
                        "': add them to its bridge section, then re-run ck-convert | ck-lower | ck-layout)");
   n_embd_ = bridge["n_embd"].get<int64_t>();
   n_deepstack_ = bridge["n_deepstack"].get<int64_t>();
-  if (n_embd_ <= 0 || n_deepstack_ < 0 || n_embd_ * (1 + n_deepstack_) != row_width_)
+  // n_embd * (1 + n_deepstack) == row width, without the product (hostile numbers overflowed it: UB)
+  if (n_embd_ <= 0 || n_deepstack_ < 0 || n_deepstack_ >= row_width_ || row_width_ % (1 + n_deepstack_) != 0 ||
+      row_width_ / (1 + n_deepstack_) != n_embd_)
     fail(p.path(), "contracts.bridge n_embd " + std::to_string(n_embd_) + " x (1 + n_deepstack " +
                        std::to_string(n_deepstack_) + ") != output row width " + std::to_string(row_width_));
   const runtime::InputRef* raw = p.input_by_role("image_planar");

@@ -1,7 +1,8 @@
-// call.json (docs/formats/call.md) through its one reader, lib/plan read_call_file, and the two loaders built
-// on it: lib/runtime Program::load (what ck-encode, ck-decode, ck-bridge and ck-serve run: the bump next to the
-// plan, every weight argument checked against it, kernel bindings) and lib/decode ModelInfo::load (ck-decode's
-// chat contract, input width, planned bounds). The plan directory is a scratch directory: call.json is the
+// call.json (docs/formats/call.md) through its one reader, lib/plan read_call_file, and what loads on top of
+// it: lib/runtime Program::load (what ck-encode, ck-decode, ck-bridge and ck-serve run: the bump next to the
+// plan, every weight argument checked against it, kernel bindings), lib/decode ModelInfo::load (ck-decode's
+// chat contract, input width, planned bounds) and the preprocess contract ck-encode takes from it (lib/image
+// contract_from_json on contracts.preprocess). The plan directory is a scratch directory: call.json is the
 // input, w.bump a copy of tests/fuzz/corpus/bump/toy.bump (one f32 tensor "w", 2x4), which the seeds name.
 // Structure-aware (fuzz_common.h).
 #include <filesystem>
@@ -10,6 +11,7 @@
 
 #include "decode/model_info.h"
 #include "fuzz_common.h"
+#include "image/contract.h"
 #include "plan/call_file.h"
 #include "runtime/program.h"
 
@@ -35,6 +37,8 @@ CK_FUZZ_TARGET(call) {
     for (const auto& c : cf.calls) sink += c.ins.size() + c.out.shape.size();
     if (const auto* in = cf.input_by_role("embeddings")) sink += in->t.shape.size();
     ck::fuzz::keep(sink);
+    if (cf.contracts.contains("preprocess"))
+      ck::fuzz::keep(ck::image::contract_from_json(cf.contracts["preprocess"], cf.path + ": contracts.preprocess"));
   });
   ck::fuzz::guarded([&] {
     const auto p = ck::runtime::Program::load(dir);

@@ -1,7 +1,8 @@
 // ck_fuzz_replay TARGET [--if-exists] PATH...: runs every file (a directory: every file in it, sorted)
 // through the fuzz target TARGET, compiled with GCC into the main build (CK_FUZZ_REPLAY, fuzz_common.h).
-// ctest replays the committed seed corpus and the regression inputs of every crash the fuzzers found (tests/fuzz/regressions),
-// so a fixed reader bug that comes back fails `make test` (and `make asan`, with the sanitizers).
+// ctest replays the committed seed corpus and the regression inputs of every crash the fuzzers found
+// (tests/fuzz/regressions), so a fixed reader bug that comes back fails `make test` (and `make asan`, with
+// the sanitizers).
 // --if-exists: the next path may be missing (a target without regression inputs yet).
 // Exit: 0 every input handled; a finding aborts (guarded(), __builtin_trap) with the input named on stderr.
 #include <algorithm>
