@@ -124,7 +124,9 @@ size_t ck_fuzz_json_mutate(uint8_t* data, size_t size, size_t max_size, unsigned
         if (v.is_number()) {
           if (rng() % 2 && v.is_number_integer()) {
             static const int64_t deltas[] = {-1, 1, -2, 2, 64, -64};
-            v = v.get<int64_t>() + deltas[rng() % 6];
+            int64_t x = 0;  // INT64_MAX + 64 overflowed here (UBSan in the mutator itself, earlier runs)
+            if (__builtin_add_overflow(v.get<int64_t>(), deltas[rng() % 6], &x)) v = edge_number(rng);
+            else v = x;
           } else {
             v = edge_number(rng);
           }
