@@ -80,7 +80,7 @@ std::string dims(int w, int h) { return std::to_string(w) + "x" + std::to_string
 
 const char* decoder_version() { return "stb_image 2.30"; }
 
-RgbImage decode_image(std::span<const uint8_t> bytes, const std::string& name) {
+RgbImage decode_image(std::span<const uint8_t> bytes, const std::string& name, int64_t max_pixels) {
   if (bytes.empty()) fail(name, "empty file, not an image");
   // stbi_load_from_memory takes an int length (mtmd narrows its size_t silently).
   if (bytes.size() > static_cast<size_t>(INT_MAX)) fail(name, "image file larger than 2 GiB, beyond what stb_image reads");
@@ -92,11 +92,13 @@ RgbImage decode_image(std::span<const uint8_t> bytes, const std::string& name) {
   // Refuse huge images before allocating them. stbi_info only parses headers; when it cannot, the real
   // decode below decides (and reports stb's reason), exactly as mtmd would.
   int iw = 0, ih = 0, in = 0;
-  if (stbi_info_from_memory(bytes.data(), len, &iw, &ih, &in) && iw > 0 && ih > 0 &&
-      static_cast<int64_t>(iw) * ih > kMaxInputPixels) {
+  const bool info = stbi_info_from_memory(bytes.data(), len, &iw, &ih, &in) && iw > 0 && ih > 0;
+  if (info && static_cast<int64_t>(iw) * ih > kMaxInputPixels) {
     fail(name, "image " + dims(iw, ih) + " is beyond the preprocess contract (more than " +
                    std::to_string(kMaxInputPixels) + " pixels)");
   }
+  if (info && static_cast<int64_t>(iw) * ih > max_pixels)
+    fail(name, "image " + dims(iw, ih) + " is larger than the limit of " + std::to_string(max_pixels) + " pixels");
 
   int w = 0, h = 0, n = 0;
   std::unique_ptr<stbi_uc, void (*)(void*)> data(stbi_load_from_memory(bytes.data(), len, &w, &h, &n, 3),
@@ -111,6 +113,8 @@ RgbImage decode_image(std::span<const uint8_t> bytes, const std::string& name) {
     fail(name, "image " + dims(w, h) + " is beyond the preprocess contract (more than " +
                    std::to_string(kMaxInputPixels) + " pixels)");
   }
+  if (static_cast<int64_t>(w) * h > max_pixels)
+    fail(name, "image " + dims(w, h) + " is larger than the limit of " + std::to_string(max_pixels) + " pixels");
 
   RgbImage img;
   img.width = w;

@@ -19,8 +19,10 @@ namespace ck::image {
 inline constexpr int64_t kMaxInputPixels = 0x7fffffff / 3;
 
 // Decodes `bytes`; `name` is used in error messages (usually the file path). Throws ck::Error
-// "<name>: <problem>" for empty/corrupt/unsupported/too-large input.
-RgbImage decode_image(std::span<const uint8_t> bytes, const std::string& name);
+// "<name>: <problem>" for empty/corrupt/unsupported/too-large input. `max_pixels` (at most kMaxInputPixels)
+// is checked on the header before anything is allocated, for every format stb reads (a caller's limit, e.g.
+// ck-serve's --max-image-pixels: a few hundred bytes of JPEG or GIF can declare gigabytes of pixels).
+RgbImage decode_image(std::span<const uint8_t> bytes, const std::string& name, int64_t max_pixels = kMaxInputPixels);
 
 // Reads and decodes a file ("-" reads stdin).
 RgbImage decode_image_file(const std::string& path);

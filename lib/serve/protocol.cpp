@@ -78,7 +78,8 @@ ContentPart image_part(const std::string& url, const ParseOptions& opt, const st
   check_header(p.image, opt, param);
   try {
     auto span = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(p.image.data()), p.image.size());
-    auto img = ck::image::decode_image(span, "image");
+    // every format's header against the limit (check_header above reads PNG's only, with its own message)
+    auto img = ck::image::decode_image(span, "image", opt.max_image_pixels);
     p.image_width = int(img.width);
     p.image_height = int(img.height);
   } catch (const std::exception& e) {

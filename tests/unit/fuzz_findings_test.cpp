@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include <boost/beast/core/detail/base64.hpp>
 #include <nlohmann/json.hpp>
 
 #include "bridge/prefix.h"
@@ -247,4 +248,25 @@ TEST(FuzzFindings, PlanCacheRecordOfAnotherTypeIsAMiss) {
     EXPECT_FALSE(h.cached) << rec;
     EXPECT_EQ(h.sha256, sha) << rec;
   }
+}
+
+// ck-serve's image limit (ParseOptions::max_image_pixels) was checked on PNG headers only: a JPEG or GIF of a
+// few hundred bytes declaring gigabytes of pixels went to the decoder (seen while bounding the image target).
+TEST(FuzzFindings, ServePixelLimitHoldsForEveryFormat) {
+  std::ifstream f(std::string(CK_SOURCE_DIR) + "/tests/fuzz/corpus/image/gray_61x45.jpg", std::ios::binary);
+  const std::string jpg{std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+  ASSERT_FALSE(jpg.empty());
+  std::string b64(boost::beast::detail::base64::encoded_size(jpg.size()), '\0');
+  b64.resize(boost::beast::detail::base64::encode(b64.data(), jpg.data(), jpg.size()));
+  const std::string body = R"({"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":)"
+                           R"("data:image/jpeg;base64,)" + b64 + R"("}}]}]})";
+  ck::serve::ParseOptions opt;
+  const auto ok = ck::serve::parse_chat_request(body, "application/json", opt);
+  ASSERT_NE(std::get_if<ck::serve::ChatRequest>(&ok), nullptr);
+  opt.max_image_pixels = 61 * 45 - 1;
+  const auto r = ck::serve::parse_chat_request(body, "application/json", opt);
+  const auto* e = std::get_if<ck::serve::RequestError>(&r);
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->status, 400);
+  EXPECT_NE(e->message.find("image 61x45 is larger than the limit of 2744 pixels"), std::string::npos) << e->message;
 }
