@@ -61,7 +61,7 @@ std::vector<uint8_t> prefix_with_json(const std::string& json) {
   return {head.begin(), head.end()};
 }
 
-const std::string kBridge = R"("bridge":{"rows":2,"row_width":2,"n_embd":2,"n_deepstack":0,"grid":[2,1]})";
+const std::string kBridge = R"("bridge":{"rows":2,"row_width":2,"n_embd":2,"n_deepstack":0,"frames":1,"grid":[2,1]})";
 
 std::string parse_prefix_error(const std::string& json) {
   const auto bytes = prefix_with_json(json);
@@ -71,35 +71,38 @@ std::string parse_prefix_error(const std::string& json) {
 }  // namespace
 
 TEST(FuzzFindings, PrefixJsonOfTheRightShapeIsAccepted) {
-  const auto bytes = prefix_with_json(R"({"format":"ck.prefix","version":1,)" + kBridge + "}");
+  const auto bytes = prefix_with_json(R"({"format":"ck.prefix","version":2,)" + kBridge + "}");
   EXPECT_EQ(ck::bridge::parse_prefix(bytes, "p.prefix").grid_nx, 2u);
 }
 
 // nlohmann's value("format", "") threw type_error.302 on a number, value("rows", 0) on a string.
 TEST(FuzzFindings, PrefixJsonFieldsOfAnotherTypeAreOneLineErrors) {
-  const std::string want = "p.prefix: prefix JSON is not format ck.prefix version 1";
-  EXPECT_EQ(parse_prefix_error(R"({"format":1,"version":1,)" + kBridge + "}"), want);
-  EXPECT_EQ(parse_prefix_error(R"({"format":"ck.prefix","version":"1",)" + kBridge + "}"), want);
-  EXPECT_EQ(parse_prefix_error(R"({"format":"ck.prefix","version":[1],)" + kBridge + "}"), want);
+  const std::string want = "p.prefix: prefix JSON is not format ck.prefix version 2";
+  EXPECT_EQ(parse_prefix_error(R"({"format":1,"version":2,)" + kBridge + "}"), want);
+  EXPECT_EQ(parse_prefix_error(R"({"format":"ck.prefix","version":"2",)" + kBridge + "}"), want);
+  EXPECT_EQ(parse_prefix_error(R"({"format":"ck.prefix","version":[2],)" + kBridge + "}"), want);
   EXPECT_EQ(parse_prefix_error(R"([1,2])"), want);
   const std::string bridge = "p.prefix: prefix JSON bridge section disagrees with the binary header";
-  EXPECT_EQ(parse_prefix_error(R"({"format":"ck.prefix","version":1,"bridge":{"rows":"2","row_width":2,)"
-                               R"("n_embd":2,"n_deepstack":0,"grid":[2,1]}})"),
+  EXPECT_EQ(parse_prefix_error(R"({"format":"ck.prefix","version":2,"bridge":{"rows":"2","row_width":2,)"
+                               R"("n_embd":2,"n_deepstack":0,"frames":1,"grid":[2,1]}})"),
             bridge);
-  EXPECT_EQ(parse_prefix_error(R"({"format":"ck.prefix","version":1,"bridge":{"rows":2,"row_width":2,)"
-                               R"("n_embd":null,"n_deepstack":0,"grid":[2,1]}})"),
+  EXPECT_EQ(parse_prefix_error(R"({"format":"ck.prefix","version":2,"bridge":{"rows":2,"row_width":2,)"
+                               R"("n_embd":null,"n_deepstack":0,"frames":1,"grid":[2,1]}})"),
             bridge);
-  EXPECT_EQ(parse_prefix_error(R"({"format":"ck.prefix","version":1,"bridge":[]})"), bridge);
+  EXPECT_EQ(parse_prefix_error(R"({"format":"ck.prefix","version":2,"bridge":[]})"), bridge);
+  EXPECT_EQ(parse_prefix_error(R"({"format":"ck.prefix","version":2,"bridge":{"rows":2,"row_width":2,)"
+                               R"("n_embd":2,"n_deepstack":0,"frames":"1","grid":[2,1]}})"),
+            bridge);
   // the grid must agree with the header too (docs/formats/prefix.md)
-  EXPECT_EQ(parse_prefix_error(R"({"format":"ck.prefix","version":1,"bridge":{"rows":2,"row_width":2,)"
-                               R"("n_embd":2,"n_deepstack":0,"grid":[1,2]}})"),
+  EXPECT_EQ(parse_prefix_error(R"({"format":"ck.prefix","version":2,"bridge":{"rows":2,"row_width":2,)"
+                               R"("n_embd":2,"n_deepstack":0,"frames":1,"grid":[1,2]}})"),
             bridge);
 }
 
 // ck-decode compares preprocess.source.{width,height} between images (lib/pipeline): value() on a string
 // there threw type_error.306 from the decoder, long after the prefix was "validated".
 TEST(FuzzFindings, PrefixPreprocessSourceIsChecked) {
-  const std::string head = R"({"format":"ck.prefix","version":1,)" + kBridge;
+  const std::string head = R"({"format":"ck.prefix","version":2,)" + kBridge;
   EXPECT_EQ(parse_prefix_error(head + R"(,"preprocess":"x"})"),
             "p.prefix: prefix JSON \"preprocess\" is not an object");
   EXPECT_EQ(parse_prefix_error(head + R"(,"preprocess":{"source":"x"}})"),
