@@ -335,13 +335,13 @@ struct Lowerer {
       for (const auto& x : in) ins.push_back(&tensor(x));
       std::optional<Shape> explicit_shape;
       if (o.contains("shape")) explicit_shape = shape(o["shape"], where, layer);
-      Shape out_shape = infer_shape(opname, ins, ws, explicit_shape, m.path, where);
-
       if (o.contains("params")) {
         if (!o["params"].is_object()) fail(where, "\"params\" must be an object");
         op.params = json::object();
         for (const auto& [pk, pv] : o["params"].items()) op.params[pk] = param(pv, where, layer);
       }
+      Shape out_shape = infer_shape(opname, ins, ws, explicit_shape, m.path, where,
+                                    o.contains("params") ? &op.params : nullptr);
       op.when_input = o.value("when_input", std::string());
       if (!op.when_input.empty() && !scope.lookup(op.when_input)) fail(where, "when_input names unknown input '" + op.when_input + "'");
       if (!op.when_input.empty()) op.when_input = *scope.lookup(op.when_input);

@@ -49,7 +49,7 @@ static int64_t const_numel(const Shape& s) {
 
 Shape infer_shape(const std::string& op, const std::vector<const graph::Tensor*>& ins,
                   const std::vector<const graph::Weight*>& ws, const std::optional<Shape>& ex,
-                  const std::string& model_path, const std::string& where) {
+                  const std::string& model_path, const std::string& where, const nlohmann::ordered_json* params) {
   auto mismatch = [&](const std::string& what) { fail(model_path, "shape mismatch: " + where + ": " + what); };
   auto need_in = [&](size_t n) {
     if (ins.size() < n) fail(where, "op '" + op + "' needs " + std::to_string(n) + " input(s)");
@@ -108,6 +108,45 @@ Shape infer_shape(const std::string& op, const std::vector<const graph::Tensor*>
       s[0] = ins[1]->shape[0];
       rule = s;
     }
+  } else if (op == "mul_mat_id") {
+    // ggml_mul_mat_id(experts {K, M, E}, x {K, ne11, T}, ids {n_used, T}) -> {M, n_used, T}; row-major here:
+    // x [T, ne11, K] (ne11 = n_used: slot j reads row j) or [T, K] (ne11 = 1: every slot reads the token's row),
+    // ids [T, n_used], experts [E, M, K] -> [T, n_used, M].
+    need_in(2);
+    if (ws.empty()) fail(where, "mul_mat_id needs the expert weights");
+    const Shape& a = ins[0]->shape;
+    const Shape& ids = ins[1]->shape;
+    const auto& w = ws[0]->shape;
+    if (w.size() != 3) mismatch("experts '" + ws[0]->name + "' are not 3-D");
+    if ((a.size() != 2 && a.size() != 3) || a.back().symbolic() || a.back().value != w[2])
+      mismatch("input " + str(a) + " does not match experts '" + ws[0]->name + "' " + str(w));
+    if (ids.size() != 2 || !same_dim(ids[0], a[0])) mismatch("expert ids " + str(ids) + " vs input " + str(a));
+    if (a.size() == 3 && !same_dim(a[1], ids[1]))
+      mismatch("input " + str(a) + " must have n_used rows per token (ids " + str(ids) + ")");
+    rule = Shape{a[0], ids[1], {w[1], ""}};
+  } else if (op == "argsort_top_k") {  // the first k of a descending argsort of each row: [..., n] -> [..., k]
+    need_in(1);
+    if (!params || !params->contains("k") || !(*params)["k"].is_number_integer()) fail(where, "argsort_top_k needs an integer param k");
+    const int64_t k = (*params)["k"].get<int64_t>();
+    Shape s = ins[0]->shape;
+    if (s.back().symbolic() || k <= 0 || k > s.back().value) mismatch("k = " + std::to_string(k) + " for rows " + str(s));
+    s.back() = {k, ""};
+    rule = s;
+  } else if (op == "soft_max") {
+    need_in(1);
+    rule = ins[0]->shape;
+  } else if (op == "moe_weights") {  // probs [T, E], selected [T, k] -> [T, k]
+    need_in(2);
+    if (ins[0]->shape.size() != 2 || ins[1]->shape.size() != 2 || !same_dim(ins[0]->shape[0], ins[1]->shape[0]))
+      mismatch("probabilities " + str(ins[0]->shape) + " vs selection " + str(ins[1]->shape));
+    rule = ins[1]->shape;
+  } else if (op == "moe_sum") {  // experts [T, k, n], weights [T, k] -> [T, n]
+    need_in(2);
+    const Shape& e = ins[0]->shape;
+    const Shape& w = ins[1]->shape;
+    if (e.size() != 3 || w.size() != 2 || !same_dim(e[0], w[0]) || !same_dim(e[1], w[1]))
+      mismatch("experts " + str(e) + " vs weights " + str(w));
+    rule = Shape{e[0], e[2]};
   } else if (op == "concat") {
     need_in(1);
     Shape s = ins[0]->shape;

@@ -28,6 +28,15 @@ const std::vector<Preset>& all() {
       // Qwen/Qwen3-VL-32B-*: the 8B vision tower, text 64 x 5120 (64 heads, 8 KV heads), untied.
       {"32b", 1152, 27, 16, 4304, 16, 2, 2304, {8, 16, 24},
        5120, 64, 64, 8, 128, 25600, 5e6f, {24, 20, 20, 0}, 262144, 1e-6f, false, 0.011f, kQwenVocab},
+      // Test-size MoE decoders (arch qwen3vlmoe, no published checkpoint): tiny's / small's vision and attention
+      // with a MoE FFN of odd expert counts, so that tokens leave experts empty. small-moe's 256-wide rows hold
+      // K-quant blocks (Q4_K_M / Q6_K via ref_quantize).
+      {"tiny-moe", 64, 4, 4, 256, 16, 2, 256, {1, 2},
+       64, 4, 4, 2, 16, 192, 5e6f, {4, 2, 2, 0}, 262144, 1e-6f, true, 0.1f, kQwenVocab,
+       7, 2, 32},
+      {"small-moe", 256, 6, 4, 1024, 16, 2, 2304, {1, 3, 5},
+       256, 6, 4, 2, 64, 768, 5e6f, {12, 10, 10, 0}, 262144, 1e-6f, false, 0.05f, kQwenVocab,
+       9, 3, 256},
       // Qwen/Qwen3-VL-30B-A3B-Instruct and Qwen/Qwen3-VL-235B-A22B-Instruct (config.json): vision 27 x 1152,
       // 16 heads, FFN 4304, deepstack [8, 16, 24]; text MoE, 128 experts, 8 used, untied (output.weight).
       {"30b-a3b", 1152, 27, 16, 4304, 16, 2, 2304, {8, 16, 24},

@@ -1,6 +1,6 @@
 // ck-synth — writes a synthetic Qwen3-VL (mmproj, text) GGUF pair with seeded random weights and the exact
 // tensor names / shapes / dtypes / metadata of llama.cpp's converter (docs/SYNTH.md).
-//   ck-synth --preset tiny|small|2b|4b|8b|32b|30b-a3b|235b-a22b --mmproj-type T --text-type T -o DIR [--seed N]
+//   ck-synth --preset tiny|small|2b|4b|8b|32b|30b-a3b|235b-a22b|tiny-moe|small-moe --mmproj-type T --text-type T -o DIR [--seed N]
 //            [--only mmproj|text] [--layers N] [--vision-layers N]
 //   ck-synth --describe FILE [--against FILE]   structure of a GGUF as JSON / its differences to another
 // Exit: 0 ok, 1 structures differ (--against), 2 bad input (one line on stderr).
@@ -43,7 +43,7 @@ static int body(int argc, char** argv) {
   uint64_t seed = 0;
   int threads = 0, layers = 0, vision_layers = 0;
   bool quiet = false;
-  app.add_option("--preset", preset, "tiny | small | 2b | 4b | 8b | 32b | 30b-a3b | 235b-a22b (the Qwen3-VL checkpoints' dimensions; the MoE two: qwen3vlmoe)")->capture_default_str();
+  app.add_option("--preset", preset, "tiny | small | 2b | 4b | 8b | 32b | 30b-a3b | 235b-a22b (the Qwen3-VL checkpoints' dimensions; the MoE two: qwen3vlmoe) | tiny-moe | small-moe (test-size qwen3vlmoe)")->capture_default_str();
   app.add_option("--mmproj-type", mmproj_type, "f32 | f16 | bf16 | q8_0")->capture_default_str();
   app.add_option("--text-type", text_type, "f32 | f16 | bf16 | q8_0")->capture_default_str();
   app.add_option("-o,--out-dir", out_dir, "output directory (created if missing)");

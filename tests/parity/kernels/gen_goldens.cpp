@@ -572,15 +572,115 @@ void gen_fa(const std::string& dir) {
   }
   g.write(dir + "/fa.ckg.zst");
 }
+
+// ggml_mul_mat_id per weight type, through the CPU backend: the experts in CPU_REPACK when llama.cpp would put
+// them there (ggml_repack_get_optimal_repack_type on AVX2: Q4_K with ne[1] % 8 == 0), else in a plain CPU buffer.
+// Then the routing chain of build_moe_ffn (softmax gating, norm_w) as one graph on 2 threads.
+void gen_moe(const std::string& dir) {
+  Group g;
+  ggml_backend_t be = ggml_backend_cpu_init();
+  ggml_backend_cpu_set_n_threads(be, 2);
+  ggml_backend_dev_t dev = ggml_backend_get_device(be);
+  auto get_extra = reinterpret_cast<ggml_backend_dev_get_extra_bufts_t>(
+      ggml_backend_reg_get_proc_address(ggml_backend_cpu_reg(), "ggml_backend_dev_get_extra_bufts"));
+  ggml_backend_buffer_type_t repack = nullptr;
+  for (ggml_backend_buffer_type_t* b = get_extra(dev); b && *b; ++b)
+    if (std::string(ggml_backend_buft_name(*b)) == "CPU_REPACK") repack = *b;
+  if (!repack) throw std::runtime_error("no CPU_REPACK buffer type");
+  for (const MoeMM& mm : moe_mm_cases()) {
+    const std::string c = moe_mm_name(mm);
+    const int ne11 = mm.per_slot ? mm.n_used : 1;
+    auto w = weight_table(c, mm.type, size_t(mm.E) * mm.M, size_t(mm.K));
+    auto x = uniform_vec(c + "/x", size_t(mm.T) * ne11 * mm.K, -2.0f, 2.0f);
+    auto ids = moe_ids(c + "/ids", mm.E, mm.T, mm.n_used, mm.empty);
+    const bool in_repack = std::string(mm.type) == "q4_K" && mm.M % 8 == 0;
+    ggml_init_params wp = {ggml_tensor_overhead() * 4, nullptr, true};
+    ggml_context* cw = ggml_init(wp);
+    ggml_tensor* wt = ggml_new_tensor_3d(cw, ggml_type_of(mm.type), mm.K, mm.M, mm.E);
+    ggml_backend_buffer_t wb = ggml_backend_alloc_ctx_tensors_from_buft(cw, in_repack ? repack : ggml_backend_cpu_buffer_type());
+    ggml_backend_tensor_set(wt, w.data(), 0, w.size());
+    ggml_init_params ap = {ggml_tensor_overhead() * 8 + ggml_graph_overhead(), nullptr, true};
+    ggml_context* ca = ggml_init(ap);
+    ggml_tensor* xt = ggml_new_tensor_3d(ca, GGML_TYPE_F32, mm.K, ne11, mm.T);
+    ggml_tensor* it = ggml_new_tensor_2d(ca, GGML_TYPE_I32, mm.n_used, mm.T);
+    ggml_tensor* out = ggml_mul_mat_id(ca, wt, xt, it);
+    ggml_backend_buffer_t ab = ggml_backend_alloc_ctx_tensors_from_buft(ca, ggml_backend_cpu_buffer_type());
+    ggml_backend_tensor_set(xt, x.data(), 0, x.size() * 4);
+    ggml_backend_tensor_set(it, ids.data(), 0, ids.size() * 4);
+    ggml_cgraph* gf = ggml_new_graph(ca);
+    ggml_build_forward_expand(gf, out);
+    if (ggml_backend_graph_compute(be, gf) != GGML_STATUS_SUCCESS) throw std::runtime_error("compute");
+    std::vector<float> y(size_t(mm.M) * mm.n_used * mm.T);
+    ggml_backend_tensor_get(out, y.data(), 0, y.size() * 4);
+    g.fingerprint(c, {{w.data(), w.size()}, {x.data(), x.size() * 4}, {ids.data(), ids.size() * 4}});
+    g.add(c + "/y", y);
+    ggml_backend_buffer_free(ab);
+    ggml_backend_buffer_free(wb);
+    ggml_free(ca);
+    ggml_free(cw);
+  }
+  ggml_backend_free(be);
+  for (const MoeRouteCase& rc : moe_route_cases()) {
+    const std::string c = moe_route_name(rc);
+    auto logits = moe_logits(c, rc);
+    auto ex = uniform_vec(c + "/experts", size_t(rc.H) * rc.k * rc.T, -3.0f, 3.0f);
+    Ctx cx;
+    ggml_tensor* lt = cx.f32(rc.E, rc.T, logits);
+    ggml_tensor* probs = ggml_soft_max(cx.ctx, lt);
+    ggml_tensor* sel = ggml_argsort_top_k(cx.ctx, probs, rc.k);
+    ggml_tensor* wraw = ggml_get_rows(cx.ctx, ggml_reshape_3d(cx.ctx, probs, 1, rc.E, rc.T), sel);  // [1, k, T]
+    ggml_tensor* w2 = ggml_reshape_2d(cx.ctx, wraw, rc.k, rc.T);
+    ggml_tensor* sum = ggml_clamp(cx.ctx, ggml_sum_rows(cx.ctx, w2), 6.103515625e-5f, INFINITY);
+    ggml_tensor* wn = ggml_div(cx.ctx, w2, sum);
+    ggml_tensor* et = ggml_new_tensor_3d(cx.ctx, GGML_TYPE_F32, rc.H, rc.k, rc.T);
+    std::memcpy(et->data, ex.data(), ex.size() * 4);
+    ggml_tensor* weighted = ggml_mul(cx.ctx, et, ggml_reshape_3d(cx.ctx, wn, 1, rc.k, rc.T));
+    ggml_tensor* acc = ggml_view_2d(cx.ctx, weighted, rc.H, rc.T, weighted->nb[2], 0);
+    for (int i = 1; i < rc.k; ++i)
+      acc = ggml_add(cx.ctx, acc, ggml_view_2d(cx.ctx, weighted, rc.H, rc.T, weighted->nb[2], size_t(i) * weighted->nb[1]));
+    if (rc.k == 1) acc = ggml_cont(cx.ctx, acc);
+    ggml_cgraph* gf = ggml_new_graph(cx.ctx);
+    for (ggml_tensor* t : {probs, sel, wraw, wn, acc}) ggml_build_forward_expand(gf, t);
+    if (ggml_graph_compute_with_ctx(cx.ctx, gf, 2) != GGML_STATUS_SUCCESS) throw std::runtime_error("compute");
+    std::vector<float> pv(size_t(rc.E) * rc.T), wrv(size_t(rc.k) * rc.T), wnv(wrv.size()), ov(size_t(rc.H) * rc.T);
+    std::vector<int32_t> sv(size_t(rc.k) * rc.T);
+    std::memcpy(pv.data(), probs->data, pv.size() * 4);
+    std::memcpy(wrv.data(), wraw->data, wrv.size() * 4);
+    std::memcpy(wnv.data(), wn->data, wnv.size() * 4);
+    std::memcpy(ov.data(), acc->data, ov.size() * 4);
+    for (int t = 0; t < rc.T; ++t)
+      std::memcpy(&sv[size_t(t) * rc.k], static_cast<const char*>(sel->data) + size_t(t) * sel->nb[1], size_t(rc.k) * 4);
+    g.fingerprint(c, {{logits.data(), logits.size() * 4}, {ex.data(), ex.size() * 4}});
+    g.add(c + "/probs", pv);
+    g.add(c + "/topk", sv);
+    g.add(c + "/weights", wrv);
+    g.add(c + "/weights_norm", wnv);
+    g.add(c + "/out", ov);
+  }
+  g.write(dir + "/moe.ckg.zst");
+}
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: gen_goldens <out-dir>\n");
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: gen_goldens <out-dir> [group...]   (no group: all)\n");
     return 2;
   }
   ggml_cpu_init();
   const std::string dir = argv[1];
+  if (argc > 2) {  // only the named groups
+    const std::map<std::string, void (*)(const std::string&)> groups = {{"moe", gen_moe}, {"repack", gen_repack},
+                                                                         {"dotq", gen_dotq}, {"softmax", gen_softmax}};
+    for (int i = 2; i < argc; ++i) {
+      auto it = groups.find(argv[i]);
+      if (it == groups.end()) {
+        std::fprintf(stderr, "gen_goldens: unknown group '%s'\n", argv[i]);
+        return 2;
+      }
+      it->second(dir);
+    }
+    return 0;
+  }
   gen_convert(dir);
   gen_quantize(dir);
   gen_act(dir);
@@ -594,5 +694,6 @@ int main(int argc, char** argv) {
   gen_repack(dir);
   gen_repack_q4_0(dir);
   gen_fa(dir);
+  gen_moe(dir);
   return 0;
 }

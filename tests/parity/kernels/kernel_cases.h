@@ -388,6 +388,72 @@ inline FaInputs fa_inputs(const FaCase& c) {
   return in;
 }
 
+// ---- mixture of experts (group moe: ggml_mul_mat_id per weight type, the build_moe_ffn routing chain) ----------
+// mul_mat_id: experts [E][M][K] of `type`, x F32 [T][ne11][K] (per_slot: ne11 = n_used, else 1), ids [T][n_used]
+// distinct experts per token drawn from the first E - empty experts (the last `empty` experts are never chosen).
+// Q4_K with M % 8 == 0 runs from the CPU_REPACK buffer (as llama.cpp places it), everything else from a plain one.
+struct MoeMM {
+  const char* type;
+  int E, M, K, T, n_used;
+  bool per_slot;
+  int empty;
+};
+inline const std::vector<MoeMM>& moe_mm_cases() {
+  static const std::vector<MoeMM> cases = {
+      {"f16", 5, 16, 256, 3, 2, false, 1},  {"f16", 7, 12, 1024, 1, 3, true, 2}, {"f16", 9, 64, 512, 33, 4, false, 1},
+      {"bf16", 5, 16, 256, 4, 2, false, 1}, {"bf16", 3, 8, 1027, 2, 2, true, 0},
+      {"q8_0", 5, 16, 1024, 3, 2, false, 1}, {"q8_0", 3, 8, 256, 1, 3, true, 0}, {"q8_0", 7, 32, 512, 20, 3, false, 2},
+      {"q4_K", 5, 16, 512, 6, 2, false, 1}, {"q4_K", 7, 8, 256, 1, 3, true, 2},  {"q4_K", 9, 32, 768, 17, 4, false, 1},
+      {"q4_K", 5, 12, 256, 3, 2, false, 1},
+      {"q5_K", 5, 16, 512, 3, 2, false, 1}, {"q5_K", 3, 8, 256, 5, 3, true, 0},
+      {"q6_K", 5, 16, 256, 3, 2, true, 1},  {"q6_K", 7, 24, 512, 9, 3, false, 2},
+  };
+  return cases;
+}
+inline std::string moe_mm_name(const MoeMM& c) {
+  return std::string("mul_mat_id_") + c.type + "/E=" + std::to_string(c.E) + ",M=" + std::to_string(c.M) +
+         ",K=" + std::to_string(c.K) + ",T=" + std::to_string(c.T) + ",used=" + std::to_string(c.n_used) +
+         (c.per_slot ? ",per_slot" : "") + ",empty=" + std::to_string(c.empty);
+}
+inline std::vector<int32_t> moe_ids(const std::string& name, int E, int T, int n_used, int empty) {
+  Rng r(name);
+  std::vector<int32_t> ids(size_t(T) * n_used);
+  const int avail = E - empty;
+  for (int t = 0; t < T; ++t) {
+    std::vector<int32_t> pool(static_cast<size_t>(avail));
+    for (int e = 0; e < avail; ++e) pool[size_t(e)] = e;
+    for (int j = 0; j < n_used; ++j) {  // partial Fisher-Yates: distinct experts, random order
+      const size_t pick = size_t(j) + size_t(r.next() % uint64_t(avail - j));
+      std::swap(pool[size_t(j)], pool[pick]);
+      ids[size_t(t) * n_used + j] = pool[size_t(j)];
+    }
+  }
+  return ids;
+}
+
+// The routing chain of build_moe_ffn (softmax gating, norm_w): logits [T][E] -> soft_max -> argsort_top_k(k) ->
+// get_rows + sum_rows + clamp + div; and the combination of experts [T][k][H] with those weights. `ties`: logits
+// rounded to multiples of 1/4 in a narrow range, so most rows hold equal probabilities (argsort tie order).
+struct MoeRouteCase {
+  int E, T, k, H;
+  bool ties;
+};
+inline const std::vector<MoeRouteCase>& moe_route_cases() {
+  static const std::vector<MoeRouteCase> cases = {
+      {128, 5, 8, 64, false}, {128, 7, 8, 40, true}, {7, 9, 3, 33, true}, {5, 3, 1, 16, false}, {60, 4, 4, 2048, true}};
+  return cases;
+}
+inline std::string moe_route_name(const MoeRouteCase& c) {
+  return "moe_route/E=" + std::to_string(c.E) + ",T=" + std::to_string(c.T) + ",k=" + std::to_string(c.k) +
+         ",H=" + std::to_string(c.H) + (c.ties ? ",ties" : "");
+}
+inline std::vector<float> moe_logits(const std::string& name, const MoeRouteCase& c) {
+  auto v = uniform_vec(name + "/logits", size_t(c.E) * c.T, -4.0f, 4.0f);
+  if (c.ties)
+    for (auto& x : v) x = std::floor(x * 0.5f) * 0.25f;  // -0.5 .. 0.5 in steps of 1/4
+  return v;
+}
+
 // ---- fixture container -------------------------------------------------------------------------------------------
 using Records = std::map<std::string, std::vector<uint8_t>>;
 
