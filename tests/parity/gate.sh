@@ -20,6 +20,7 @@
 #            2. BUILD_DIR/bin/ck-encode / ck-decode on the fixture models vs fixtures (ck-diff, sha256)
 #            3. tests/parity/frames/compare.sh: merged same-size stills (and --no-frame-merge, video) vs the
 #               ref_decode golden tests/parity/frames/golden.json (ck-decode at 1 and 2 threads, all logits, ck-bridge)
+#            4. the MoE decoder (tests/parity/moe_fixtures.py check vs tests/parity/fixtures_moe)
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/oracle/common.sh"
 gate="${1:-}"
@@ -136,6 +137,17 @@ qwen3vl)
         fi
     else
         missing+=("tests/parity/frames/golden.json (tests/parity/frames/regen.sh)")
+    fi
+    # 4. the MoE text decoder (qwen3vlmoe) vs tests/parity/fixtures_moe: tiny-moe / small-moe and Qwen3-VL-30B-A3B at
+    #    full width, 2 layers, F16 and Q4_K_M (K-quants via the oracle's ref_quantize); CK_GATE_MOE_MODELS: a subset
+    if [ -f "$PARITY/fixtures_moe/manifest.json" ]; then
+        "$PY" "$PARITY/moe_fixtures.py" check "$BIN" "$PARITY/fixtures_moe" "$BUILD/parity/gate-moe" --oracle-bin "$OBIN" \
+              ${CK_GATE_MOE_MODELS:+--models "$CK_GATE_MOE_MODELS"}
+        case $? in
+            0) ran_real=1 ;;
+            3) ran_real=1; missing+=("some MoE fixture cases (listed NOT COMPARED above)") ;;
+            *) fail=1 ;;
+        esac
     fi
     ;;
 *)

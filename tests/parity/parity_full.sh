@@ -353,6 +353,26 @@ else
     done
 fi
 
+# ck-decode vs the live oracle on the MoE text decoder (qwen3vlmoe, text only): tests/parity/moe_fixtures.py live
+# regenerates its models (tiny-moe F16/Q8_0, small-moe F16/Q4_K_M/Q6_K, Qwen3-VL-30B-A3B at full width with 2
+# layers in F16 and Q4_K_M: 3.6 + 1.2 GB), runs ref_decode and ck-decode at threads 1 and 2 and compares every logits
+# row and token id. CK_PARITY_MOE_MODELS: a comma-separated subset; CK_PARITY_MOE=0 skips it.
+if [ "${CK_PARITY_MOE:-1}" != 0 ]; then
+    mo="$WORK/moe"
+    "$PY" "$PARITY/moe_fixtures.py" live "$BIN" "$OBIN" "$mo" ${CK_PARITY_MOE_MODELS:+--models "$CK_PARITY_MOE_MODELS"} > "$WORK/moe.log" 2>&1
+    mrc=$?
+    while IFS= read -r l; do
+        case "$l" in
+        "OK      "*|"NOT OK  "*)
+            x=${l#*decode }; mt=${x#* text t}; mt=${mt%%:*}
+            if [ "${l:0:2}" = OK ]; then row OK "${x%% *}" none "$mt" "ck-decode vs oracle (MoE, text only): logits rows + token ids" "${x#*: }" 0 -
+            else row FAIL "${x%% *}" none "$mt" "ck-decode vs oracle (MoE, text only)" - - "${x#*: }"; fi ;;
+        "NOT COMPARED  "*) echo "moe: ${l#NOT COMPARED  }" >> "$NOTES" ;;
+        esac
+    done < "$WORK/moe.log"
+    [ $mrc = 0 ] || [ $mrc = 1 ] || [ $mrc = 3 ] || row FAIL moe - - "moe_fixtures.py live" - - "exit $mrc: $(tail -1 "$WORK/moe.log")"
+fi
+
 {
     echo
     echo "== llamacpp-parity-full: oracle $(basename "$OBUILD") ($("$PY" -c "import json,sys;print(json.load(open(sys.argv[1]))['ggml_cpu_c_flags'])" "$OBUILD/oracle.json")), presets: $PRESETS, $(( $(date +%s) - T0 )) s"
