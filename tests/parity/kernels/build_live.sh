@@ -5,7 +5,7 @@
 # ggml is linked into these test programs only, never into ck's product.
 #
 # Usage: build_live.sh [CK_BUILD_DIR [OUT_DIR]]
-#   CK_BUILD_DIR    ck build tree (default: build); its ck_kernels + ck_core targets are (re)built first
+#   CK_BUILD_DIR    ck build tree (default: build); its ck_runtime, ck_kernels, ck_core targets are (re)built first
 #   OUT_DIR         where the binaries go (default: CK_BUILD_DIR/parity-live); names carry the oracle ISA:
 #                   OUT_DIR/kernel_parity-<isa>, OUT_DIR/bench_vs_ggml-<isa>
 # Environment:
@@ -35,10 +35,13 @@ done
 [[ -f $osrc/ggml/include/ggml-cpu.h ]] || die "$osrc: no assembled llama.cpp tree (tests/parity/oracle/build.sh makes it)"
 [[ -f $ckb/CMakeCache.txt ]] || die "$ckb: not a configured ck build tree (cmake -S . -B $ckb)"
 if [[ ${CK_LIVE_NO_CMAKE:-0} != 1 ]]; then
-  cmake --build "$ckb" -j"${CK_JOBS:-2}" --target ck_kernels ck_core > "$ckb/build_live.cmake.log" 2>&1 ||
-    { tail -20 "$ckb/build_live.cmake.log" >&2; die "building ck_kernels / ck_core in $ckb failed"; }
+  cmake --build "$ckb" -j"${CK_JOBS:-2}" --target ck_runtime ck_kernels ck_core > "$ckb/build_live.cmake.log" 2>&1 ||
+    { tail -20 "$ckb/build_live.cmake.log" >&2; die "building ck_runtime / ck_kernels / ck_core in $ckb failed"; }
 fi
-cklibs=("$ckb/lib/kernels/libck_kernels.a" "$ckb/lib/core/libck_core.a")
+# ck_runtime (the kernel bindings: kernel_parity runs the MoE ones) and what it links, in link order
+cklibs=("$ckb/lib/runtime/libck_runtime.a" "$ckb/lib/bump/libck_bump.a" "$ckb/lib/gguf/libck_gguf.a"
+        "$ckb/lib/dump/libck_dump.a" "$ckb/lib/bridge/libck_bridge.a" "$ckb/lib/registry/libck_registry.a"
+        "$ckb/lib/kernels/libck_kernels.a" "$ckb/lib/core/libck_core.a")
 for l in "${cklibs[@]}"; do [[ -f $l ]] || die "$l missing"; done
 
 work=$(mktemp -d)
@@ -53,7 +56,7 @@ for t in $targets; do
   g++ -std=gnu++20 -O2 -fno-fast-math -I"$root/lib" -I"$osrc/include" -I"$osrc/ggml/include" -I"$here" \
     "$here/$t.cpp" -o "$work/$t" "${cklibs[@]}" \
     "$work/o/libllama.a" "$work/o/libggml.a" "$work/o/libggml-cpu.a" "$work/o/libggml-base.a" \
-    -fopenmp -lzstd -lcrypto -lm -lpthread -ldl || die "compiling $t against the $isa oracle failed"
+    -fopenmp -lzstd -lcrypto -lm -lpthread -ldl -lrt || die "compiling $t against the $isa oracle failed"
   mv "$work/$t" "$out/$t-$isa"
   echo "$out/$t-$isa"
 done

@@ -11,6 +11,7 @@
 //   OK   mul_mat.f16 tinyBLAS m=4096 n=64 k=1024
 //   FAIL mul_mat.f16 tinyBLAS m=4096 n=64 k=1024: t=2 first difference at element 17: ck 0x3f800001 ggml 0x3f800000
 // then a summary; exit 0 only if every comparison is bit-identical (1 on any difference, 2 on errors).
+// mul_mat_id runs lib/runtime's bindings (bind_moe.cpp) themselves, so this program also links ck_runtime.
 // Usage: kernel_parity [--filter SUBSTR] [--self-test]
 //   --filter     run only lines whose label contains SUBSTR
 //   --self-test  flip one bit of every ck result before comparing: every line must FAIL (exit 1)
@@ -37,6 +38,8 @@
 #include "kernels/silu.h"
 #include "kernels/softmax.h"
 #include "live_common.h"
+#include "runtime/kernel_table.h"
+#include "runtime/program.h"
 
 using namespace live;
 
@@ -681,6 +684,108 @@ void test_get_rows() {
   }
 }
 
+// ---- mul_mat_id: lib/runtime's MoE bindings (bind_moe.cpp, as the executor calls them) vs ggml_mul_mat_id -------
+// Shapes of Qwen3-VL-30B-A3B's experts (up/gate 2048 -> 768, down 768 -> 2048 per slot, 8 of E used; E cut to 32
+// to bound memory: the per-expert arithmetic does not depend on E) at T = 1 (decode) and T = 24 (prefill), plus
+// odd expert counts with never-chosen experts. ggml: the experts in CPU_REPACK where llama.cpp puts them (Q4_K with
+// ne[1] % 8 == 0: forward_mul_mat_id's gemv per routed row), else a plain CPU buffer.
+struct MoeCase {
+  const char* type;
+  int64_t E, M, K, T, used;
+  bool per_slot;
+  int empty;
+};
+
+void run_mul_mat_id(const MoeCase& c) {
+  const WType& t = wtype(c.type);
+  const bool repack = std::string(c.type) == "q4_K" && c.M % 8 == 0;
+  const int64_t ne11 = c.per_slot ? c.used : 1;
+  const std::string label = std::string("mul_mat_id.") + c.type + (repack ? " CPU_REPACK gemv" : " vec_dot") +
+                            (c.per_slot ? " per-slot" : " shared") + sz("E", c.E) + sz("M", c.M) + sz("K", c.K) +
+                            sz("T", c.T) + sz("used", c.used) + sz("empty", c.empty);
+  if (!wanted(label)) return;
+  auto w = make_weights(label + "/w", t, c.E * c.M, c.K);
+  auto x = mm_act(label + "/x", c.T * ne11, c.K, c.T > 1, t.blk > 1 ? 1.0e4f : 3.0e4f);
+  auto ids = moe_ids(label + "/ids", int(c.E), int(c.T), int(c.used), c.empty);
+  ggml_backend_t be = ggml_backend_cpu_init();
+  ggml_init_params wp = {ggml_tensor_overhead() * 4, nullptr, true};
+  ggml_context* cw = ggml_init(wp);
+  ggml_tensor* wt = ggml_new_tensor_3d(cw, t.gt, c.K, c.M, c.E);
+  ggml_backend_buffer_t wb = ggml_backend_alloc_ctx_tensors_from_buft(cw, repack ? cpu_repack_buft() : ggml_backend_cpu_buffer_type());
+  if (!wb) throw std::runtime_error("ggml: expert buffer allocation failed");
+  ggml_backend_tensor_set(wt, w.data(), 0, w.size());
+  ggml_init_params ap = {ggml_tensor_overhead() * 8 + ggml_graph_overhead(), nullptr, true};
+  ggml_context* ca = ggml_init(ap);
+  ggml_tensor* xt = ggml_new_tensor_3d(ca, GGML_TYPE_F32, c.K, ne11, c.T);
+  ggml_tensor* it = ggml_new_tensor_2d(ca, GGML_TYPE_I32, c.used, c.T);
+  ggml_tensor* out = ggml_mul_mat_id(ca, wt, xt, it);
+  ggml_backend_buffer_t ab = ggml_backend_alloc_ctx_tensors_from_buft(ca, ggml_backend_cpu_buffer_type());
+  ggml_backend_tensor_set(xt, x.data(), 0, x.size() * 4);
+  ggml_backend_tensor_set(it, ids.data(), 0, ids.size() * 4);
+  ggml_cgraph* gf = ggml_new_graph(ca);
+  ggml_build_forward_expand(gf, out);
+  ggml_backend_cpu_set_n_threads(be, 2);
+  if (ggml_backend_graph_compute(be, gf) != GGML_STATUS_SUCCESS) throw std::runtime_error("ggml compute failed");
+  std::vector<float> ref(size_t(c.M * c.used * c.T));
+  ggml_backend_tensor_get(out, ref.data(), 0, ref.size() * 4);
+  ggml_backend_buffer_free(ab);
+  ggml_backend_buffer_free(wb);
+  ggml_free(ca);
+  ggml_free(cw);
+  ggml_backend_free(be);
+
+  const std::string id = std::string("mul_mat_id.") + c.type + ".f32.strict";
+  const ck::runtime::KernelBinding* kb = ck::runtime::find_binding(id);
+  if (!kb) throw std::runtime_error(id + " is not bound");
+  auto view = [](void* d, ck::DType dt, std::vector<int64_t> shape) {
+    ck::runtime::View v;
+    v.data = static_cast<uint8_t*>(d);
+    v.dtype = dt;
+    v.shape = std::move(shape);
+    v.strides.resize(v.shape.size());
+    const auto& tr = ck::traits(dt);
+    int64_t s = int64_t(tr.type_size);
+    for (size_t i = v.shape.size(); i-- > 0;) {
+      if (i + 1 == v.shape.size() && tr.quantized) {
+        v.strides[i] = int64_t(tr.type_size);
+        s = int64_t(tr.type_size) * (v.shape[i] / int64_t(tr.block_size));
+        continue;
+      }
+      v.strides[i] = s;
+      s *= v.shape[i];
+    }
+    return v;
+  };
+  ck::runtime::Scratch scratch;
+  check_threads<float>("mul_mat_id." + std::string(c.type), label, ref, [&](ck::ThreadPool& p, std::vector<float>& y) {
+    ck::runtime::Call call;
+    call.id = "kernel_parity";
+    call.kernel = id;
+    ck::runtime::TensorRef wr;
+    wr.arg = "w";
+    wr.weight = true;
+    call.weights.push_back(wr);
+    ck::runtime::BoundCall bc;
+    bc.call = &call;
+    bc.w.push_back(view(w.data(), ck::DType(uint32_t(t.gt)), {c.E, c.M, c.K}));
+    bc.in.push_back(c.per_slot ? view(x.data(), ck::DType::F32, {c.T, ne11, c.K}) : view(x.data(), ck::DType::F32, {c.T, c.K}));
+    bc.in.push_back(view(ids.data(), ck::DType::I32, {c.T, c.used}));
+    bc.out = view(y.data(), ck::DType::F32, {c.T, c.used, c.M});
+    ck::runtime::ExecContext ex{&p, &scratch};
+    kb->fn(bc, ex);
+  });
+}
+
+void test_mul_mat_id() {
+  for (const char* ty : {"f16", "bf16", "q8_0", "q4_K", "q5_K", "q6_K"}) {
+    run_mul_mat_id({ty, 32, 768, 2048, 1, 8, false, 3});   // 30B-A3B up / gate, decode step
+    run_mul_mat_id({ty, 32, 2048, 768, 1, 8, true, 3});    // down (per slot), decode step
+    run_mul_mat_id({ty, 32, 768, 2048, 24, 8, false, 5});  // prefill: experts with 0..many rows
+    run_mul_mat_id({ty, 7, 40, 512, 5, 3, true, 2});       // odd expert count, 2 never chosen
+  }
+  run_mul_mat_id({"q4_K", 7, 36, 512, 5, 3, false, 2});    // ne[1] % 8 != 0: not repacked, vec_dot
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -713,6 +818,7 @@ int main(int argc, char** argv) {
     test_softmax();
     test_fa();
     test_get_rows();
+    test_mul_mat_id();
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::printf("\nsummary by family (ok/fail):");
     for (const auto& [f, c] : g_family) std::printf(" %s %d/%d", f.c_str(), c.first, c.second);
