@@ -56,7 +56,7 @@ def main():
     bridge = [b("ck-bridge"), "--mmproj", mmproj, "--model", gguf, "--image", img, "-p", PROMPT, "-n", n, "-t", t,
               "--cache-dir", cache, "--report", report, "-q"]
     s = {"cold": [], "warm": [], "stages": [], "encode_stage": [], "decode_stage": [], "work": [], "overhead": [],
-         "stage_work": []}
+         "stage_work": [], "load": [], "plans": []}
     ejs, djs = os.path.join(work, "ck-encode.json"), os.path.join(work, "ck-decode.json")
     ref = {isa: [] for isa, _ in oracles}
     for r in range(a.runs):
@@ -70,6 +70,7 @@ def main():
         tm = rep["timings_ms"]
         work_ms = tm["preprocess"] + tm["encode"] + tm["prefill"] + tm["decode"]
         s["work"].append(work_ms)
+        s["load"].append(tm.get("load") or 0.0); s["plans"].append(tm.get("plans") or 0.0)
         s["overhead"].append((s["warm"][-1] - work_ms) / s["warm"][-1])
         e = run_measured([b("ck-encode"), "-m", enc, img, "-o", prefix, "-t", t, "--json", ejs])[0]
         d = run_measured([b("ck-decode"), "-m", dec, "--prefix", prefix, "-p", PROMPT, "-n", n, "-t", t,
@@ -94,14 +95,15 @@ def main():
     md = [f"### ck-bridge cold / warm vs the stage tools and llama.cpp's mtmd-cli path ({header['date']}, "
           f"{header['cpu']}, {a.preset} {a.type} pair, image {a.size}x{a.size}, {a.n_predict} tokens, "
           f"{a.threads} threads, median of {a.runs})", "",
-          "| ck-bridge cold ms | ck-bridge warm ms | work ms | warm overhead | ck-encode + ck-decode ms | stage work ms | "
+          "| ck-bridge cold ms | ck-bridge warm ms | work ms | warm overhead | of it: load ms | plans ms | ck-encode + ck-decode ms | stage work ms | "
           + " | ".join(f"{i} ref_decode ms | warm ×{i}" for i in isas) + " |",
-          "|" + "---|" * (6 + 2 * len(isas)),
-          f"| {fmt(m['cold'], 0)} | {fmt(m['warm'], 0)} | {fmt(m['work'], 0)} | {fmt(100 * m['overhead'])} % | "
+          "|" + "---|" * (8 + 2 * len(isas)),
+          f"| {fmt(m['cold'], 0)} | {fmt(m['warm'], 0)} | {fmt(m['work'], 0)} | {fmt(100 * m['overhead'])} % | {fmt(m['load'], 0)} | {fmt(m['plans'], 0)} | "
           f"{fmt(m['stages'], 0)} | {fmt(m['stage_work'], 0)} | " + " | ".join(f"{fmt(mr[i], 0)} | {fmt(mr[i] / m['warm'], 2)}" for i in isas)
           + " |", "",
           "work = preprocess + encode + prefill + decode (bridge_report.json timings_ms); overhead = (warm - work) / "
-          "warm; stage work = the same phases as ck-encode / ck-decode --json report them; "
+          "warm; load / plans = the report's timings_ms.load (encoder + decoder construction) and .plans (plan-cache "
+          "lookup); stage work = the same phases as ck-encode / ck-decode --json report them; "
           "× = llama.cpp wall time / ck-bridge warm wall time (>= 1.00: ck at least as fast)."]
     write_outputs(out, "bridge", [{"median": m, "llama.cpp": mr, "samples": {"ck": s, **ref}}], "\n".join(md) + "\n",
                   header)

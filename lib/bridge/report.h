@@ -12,8 +12,8 @@ inline constexpr const char* kReportFormat = "ck.bridge_report";
 inline constexpr int kReportVersion = 2;
 
 // The stages a report times, in pipeline order (keys of "timings_ms").
-inline constexpr const char* kReportStages[] = {"convert", "lower", "layout", "preprocess", "encode", "prefill",
-                                                "decode"};
+inline constexpr const char* kReportStages[] = {"convert", "lower", "layout", "plans",  "load",
+                                                "preprocess", "encode", "prefill", "decode"};
 
 class Report {
  public:

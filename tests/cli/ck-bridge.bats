@@ -41,7 +41,9 @@ bridge() { "$BR" --mmproj "$MM" --model "$TX" --image "$IMG" -p "Describe the im
   jq -e '[.prompt.segments[].type] == ["text", "image", "text"]' r1.json
   jq -e '(.output.token_ids | length) == .output.n_generated and .output.n_generated <= 6' r1.json
   jq -e '.output.stop_reason | IN("end_of_generation", "n_predict", "context_full")' r1.json
-  jq -e '.timings_ms | [.convert, .lower, .layout, .preprocess, .encode, .prefill, .decode] | all(. != null and . >= 0)' r1.json
+  jq -e '.timings_ms | [.convert, .lower, .layout, .plans, .load, .preprocess, .encode, .prefill, .decode] | all(. != null and . >= 0)' r1.json
+  # the phases are disjoint parts of the run: together at most its total (what is left is the unexplained overhead)
+  jq -e '.timings_ms | .load > 0 and ([.convert, .lower, .layout, .plans, .load, .preprocess, .encode, .prefill, .decode] | add) <= .total' r1.json
   jq -e '.tokens_per_s.encode > 0 and .tokens_per_s.prefill > 0 and .tokens_per_s.decode >= 0' r1.json
   jq -e '.token_counts.encode == .prefix[0].rows and .token_counts.prefill == .prompt.n_prompt_tokens' r1.json
   jq -e '.token_counts.decode == .output.n_generated' r1.json

@@ -305,6 +305,12 @@ int body(int argc, char** argv) {
   rep["contracts"] = {{"preprocess", from_prefix ? json() : enc.c.manifest.value("preprocess", json())},
                       {"bridge", nullptr},
                       {"chat", dec.c.manifest.value("chat", json())}};
+  const auto since = [](std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  };
+  const double compile_ms = enc.c.convert_ms + dec.c.convert_ms + enc.c.lower_ms + dec.c.lower_ms +
+                            enc.c.layout_ms + dec.c.layout_ms;
+  rep.set_timing("plans", std::max(0.0, since(t_start) - compile_ms));  // hashing, cache lookup, reading plans
   rep.set_timing("convert", enc.c.convert_ms + dec.c.convert_ms);
   rep.set_timing("lower", enc.c.lower_ms + dec.c.lower_ms);
   rep.set_timing("layout", enc.c.layout_ms + dec.c.layout_ms);
@@ -336,8 +342,14 @@ int body(int argc, char** argv) {
     };
   dopt.threads = threads;
   std::unique_ptr<pl::Decoder> decoder_ptr;
+  double load_ms = 0;  // constructing the Encoder and the Decoder (mapping weights, arenas, tokenizer)
   const auto get_decoder = [&]() -> pl::Decoder& {
-    if (!decoder_ptr) decoder_ptr = std::make_unique<pl::Decoder>(dec.c.plan_dir, dopt);
+    if (!decoder_ptr) {
+      const auto t0 = std::chrono::steady_clock::now();
+      decoder_ptr = std::make_unique<pl::Decoder>(dec.c.plan_dir, dopt);
+      load_ms += since(t0);
+      rep.set_timing("load", load_ms);
+    }
     return *decoder_ptr;
   };
   // The images of one prompt, grouped into chunks as mtmd_tokenizer::tokenize does (two same-size images at
@@ -350,7 +362,12 @@ int body(int argc, char** argv) {
                                  const pl::PromptOptions& po) {
     Encoded out;
     if (paths.empty()) return out;
-    if (!encoder) encoder = std::make_unique<pl::Encoder>(enc.c.plan_dir, threads);
+    if (!encoder) {
+      const auto t0 = std::chrono::steady_clock::now();
+      encoder = std::make_unique<pl::Encoder>(enc.c.plan_dir, threads);
+      load_ms += since(t0);
+      rep.set_timing("load", load_ms);
+    }
     std::vector<ck::image::RgbImage> imgs;
     std::vector<std::string> shas;
     std::vector<std::pair<int64_t, int64_t>> sizes;
