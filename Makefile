@@ -108,3 +108,6 @@ fuzz-long: deps
 fuzz-smoke: deps  # bounded (CI): the committed inputs once, then 15 s per target (9 targets: 135 s of fuzzing)
 	CK_FUZZ_SEEDS_ONLY=1 JOBS=$(JOBS) bash scripts/fuzz.sh
 	CK_FUZZ_SECONDS=15 JOBS=$(JOBS) bash scripts/fuzz.sh
+.PHONY: regen-fixtures-checkpoints
+regen-fixtures-checkpoints: build  # tests/parity/fixtures-checkpoints (4B/8B/32B widths) from the oracle
+	bash tests/parity/checkpoints.sh regen $(BUILD)

@@ -371,6 +371,21 @@ if [ "${CK_PARITY_MOE:-1}" != 0 ]; then
         esac
     done < "$WORK/moe.log"
     [ $mrc = 0 ] || [ $mrc = 1 ] || [ $mrc = 3 ] || row FAIL moe - - "moe_fixtures.py live" - - "exit $mrc: $(tail -1 "$WORK/moe.log")"
+# ------------------------------------------------------------------ dense checkpoints (4B / 8B / 32B widths)
+# checkpoints.sh live: the checkpoint fixture set regenerated with the live oracle (== the committed tree) and ck
+# vs it at threads 1 and 2 (every logits row, token ids, prefix, dumps), plus the 8B vision tower at full depth
+# (27 layers, taps 8/16/24; F16, Q8_0). ~8 GB of models in the work dir; CK_PARITY_CHECKPOINTS=0 skips it.
+if [ "${CK_PARITY_CHECKPOINTS:-1}" = 1 ]; then
+    bash "$PARITY/checkpoints.sh" live "$BUILD" "$WORK/checkpoints" > "$WORK/checkpoints.log" 2>&1
+    while IFS= read -r l; do
+        case "$l" in
+        "OK   "*) row OK "(checkpoints)" - "1,2" "${l#OK   }" - 0 - ;;
+        "FAIL "*) row FAIL "(checkpoints)" - "1,2" "${l#FAIL }" - - "log: $WORK/checkpoints.log" ;;
+        esac
+    done < "$WORK/checkpoints.log"
+    grep -qE '^(OK|FAIL) ' "$WORK/checkpoints.log" || row FAIL "(checkpoints)" - - "checkpoints.sh live ran nothing: $(tail -2 "$WORK/checkpoints.log" | tr '\n' ' ')" - - -
+else
+    echo "dense checkpoints: skipped (CK_PARITY_CHECKPOINTS=0)" >> "$NOTES"
 fi
 
 {
