@@ -48,23 +48,32 @@ ChatFormats ChatFormats::parse(const nlohmann::ordered_json& j, const std::strin
   f.default_template = str_at(j, "default_template", source);
   f.media_marker = str_at(j, "media_marker", source);
   if (f.media_marker.empty()) ck::fail(source, "empty media_marker");
-  for (const auto& e : j.at("formats")) {
-    ChatFormat cf;
-    cf.name = str_at(e, "name", source);
-    cf.supported = e.value("supported", false);
-    if (cf.supported) {
-      const auto& m = e.at("message");
-      cf.msg_prefix = str_at(m, "prefix", source);
-      cf.msg_role_suffix = str_at(m, "role_suffix", source);
-      cf.msg_suffix = str_at(m, "suffix", source);
-      cf.generation_prompt = str_at(e, "generation_prompt", source);
+  auto read = [&](const nlohmann::ordered_json& list, bool jinja, std::vector<ChatFormat>& out,
+                  std::vector<std::vector<std::string>>& detect) {
+    for (const auto& e : list) {
+      ChatFormat cf;
+      cf.name = str_at(e, "name", source);
+      cf.supported = jinja || e.value("supported", false);
+      if (cf.supported) {
+        const auto& m = e.at("message");
+        cf.msg_prefix = str_at(m, "prefix", source);
+        cf.msg_role_suffix = str_at(m, "role_suffix", source);
+        cf.msg_suffix = str_at(m, "suffix", source);
+        cf.generation_prompt = str_at(e, "generation_prompt", source);
+      }
+      if (e.contains("thinking")) {
+        cf.thinking_start = str_at(e["thinking"], "start", source);
+        cf.thinking_end = str_at(e["thinking"], "end", source);
+      }
+      std::vector<std::string> all;
+      for (const auto& s : e.at("detect").at("contains_all")) all.push_back(s.get<std::string>());
+      if (all.empty()) ck::fail(source, "format " + cf.name + ": empty detect.contains_all");
+      out.push_back(std::move(cf));
+      detect.push_back(std::move(all));
     }
-    std::vector<std::string> all;
-    for (const auto& s : e.at("detect").at("contains_all")) all.push_back(s.get<std::string>());
-    if (all.empty()) ck::fail(source, "format " + cf.name + ": empty detect.contains_all");
-    f.formats.push_back(std::move(cf));
-    f.contains_all.push_back(std::move(all));
-  }
+  };
+  read(j.at("formats"), false, f.formats, f.contains_all);
+  if (j.contains("jinja")) read(j["jinja"].at("formats"), true, f.jinja_formats, f.jinja_contains_all);
   return f;
 }
 
@@ -80,6 +89,15 @@ const ChatFormat* ChatFormats::detect(const std::string& tmpl) const {
     bool all = true;
     for (const auto& s : contains_all[i]) all = all && tmpl.find(s) != std::string::npos;
     if (all) return &formats[i];
+  }
+  return nullptr;
+}
+
+const ChatFormat* ChatFormats::detect_jinja(const std::string& tmpl) const {
+  for (size_t i = 0; i < jinja_formats.size(); ++i) {
+    bool all = true;
+    for (const auto& s : jinja_contains_all[i]) all = all && tmpl.find(s) != std::string::npos;
+    if (all) return &jinja_formats[i];
   }
   return nullptr;
 }
@@ -141,6 +159,16 @@ std::string apply_chat_shell(const ChatContract& c, const std::vector<ChatMessag
   std::string s;
   for (const auto& m : messages) s += message_shell(cf, m);
   return add_ass ? s + cf.generation_prompt : s;
+}
+
+std::string apply_chat_shell_jinja(const ChatContract& c, const std::vector<ChatMessage>& messages, bool add_ass,
+                                   const ChatFormats& f, const std::string& source) {
+  if (!c.chat_template) ck::fail(source, "--jinja: the model has no chat template (tokenizer.chat_template)");
+  const ChatFormat* cf = f.detect_jinja(*c.chat_template);
+  if (!cf) ck::fail(source, "--jinja: chat template not known to ck's jinja shells (chat_formats.json); drop --jinja");
+  std::string s;
+  for (const auto& m : messages) s += message_shell(*cf, m);
+  return add_ass ? s + cf->generation_prompt : s;
 }
 
 std::string next_turn_shell(const ChatContract& c, const ChatMessage& message, const ChatFormats& f,

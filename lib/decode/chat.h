@@ -18,6 +18,7 @@ struct ChatFormat {
   bool supported = false;
   std::string msg_prefix, msg_role_suffix, msg_suffix;  // prefix + role + role_suffix + content + suffix
   std::string generation_prompt;
+  std::string thinking_start, thinking_end;  // jinja formats of reasoning models: the tags the prompt opens with
 };
 
 struct ChatFormats {
@@ -25,6 +26,10 @@ struct ChatFormats {
   std::string media_marker;      // mtmd_default_marker()
   std::vector<ChatFormat> formats;
   std::vector<std::vector<std::string>> contains_all;  // detection rule per format
+  // The jinja route (common_chat_templates_apply with use_jinja: llama-server's default, llama-mtmd-cli --jinja):
+  // the rendering of known model templates, as shells. Detected by substrings of the template, in order.
+  std::vector<ChatFormat> jinja_formats;
+  std::vector<std::vector<std::string>> jinja_contains_all;
 
   // The compiled-in table (lib/decode/chat_formats.json).
   static const ChatFormats& builtin();
@@ -32,6 +37,8 @@ struct ChatFormats {
 
   // llm_chat_detect_template: exact format name first, then the substring rules in order. nullptr = unknown.
   const ChatFormat* detect(const std::string& tmpl) const;
+  // The jinja rendering of tmpl (first jinja_formats entry whose strings all occur). nullptr = not known to ck.
+  const ChatFormat* detect_jinja(const std::string& tmpl) const;
 };
 
 // contracts.chat of a call.json / weights_manifest.json (docs/formats/weights_manifest.md).
@@ -64,6 +71,11 @@ struct ChatMessage {
 };
 std::string apply_chat_shell(const ChatContract& c, const std::vector<ChatMessage>& messages, bool add_ass,
                              const ChatFormats& f, const std::string& source);
+// The same conversation through the jinja route (common_chat_templates_apply, use_jinja = true) for a template in
+// ChatFormats::jinja_formats (e.g. Qwen3-VL-*-Thinking: the generation prompt opens "<think>\n"). Throws for a
+// model without a template or a template ck does not know.
+std::string apply_chat_shell_jinja(const ChatContract& c, const std::vector<ChatMessage>& messages, bool add_ass,
+                                   const ChatFormats& f, const std::string& source);
 // A next turn of a chat whose earlier turns are already in the KV cache, as llama-mtmd-cli's chat mode builds it
 // (common_chat_format_single): the formatted conversation with the new message minus the formatted conversation
 // before it, plus a "\n" in front when that earlier text ends with one. For a message-by-message shell (chatml)

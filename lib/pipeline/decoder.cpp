@@ -83,11 +83,13 @@ std::string Decoder::format(const std::string& prompt, int n_bitmaps, const Prom
   const bool next_turn = po.continue_chat && n_past_ > 0;
   const std::string content = dc::user_content(prompt, n_bitmaps, po.image_first, formats);
   if (po.raw) return content;
+  if (next_turn && po.jinja) fail(m_.call_json, "--jinja: next chat turns are not implemented (a single turn only)");
   if (next_turn) return dc::next_turn_shell(m_.chat, {"user", content}, formats, m_.call_json);
   std::vector<dc::ChatMessage> msgs;
   if (!po.system.empty()) msgs.push_back({"system", po.system});
   msgs.push_back({"user", content});
-  return dc::apply_chat_shell(m_.chat, msgs, true, formats, m_.call_json);
+  return po.jinja ? dc::apply_chat_shell_jinja(m_.chat, msgs, true, formats, m_.call_json)
+                  : dc::apply_chat_shell(m_.chat, msgs, true, formats, m_.call_json);
 }
 
 std::vector<std::vector<int>> Decoder::frame_groups(const std::string& prompt,

@@ -62,6 +62,7 @@ struct PromptOptions {
   // merged are refused. false: same-size images at adjacent markers stay separate chunks (--no-frame-merge,
   // llama.cpp's later mtmd_bitmap_set_mergeable).
   bool frame_merge = true;
+  bool jinja = false;         // the jinja route's rendering (llama-server, llama-mtmd-cli --jinja): chat_formats.json "jinja"
 };
 
 struct DecodePlan {

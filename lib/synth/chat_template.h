@@ -3,6 +3,7 @@
 
 namespace ck::synth {
 
-const char* qwen3vl_chat_template();
+const char* qwen3vl_chat_template();           // Qwen3-VL-*-Instruct
+const char* qwen3vl_thinking_chat_template();  // Qwen3-VL-*-Thinking
 
 }  // namespace ck::synth

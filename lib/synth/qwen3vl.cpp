@@ -158,7 +158,7 @@ std::vector<TensorPlan> text_tensors(const Preset& p, DType w, int n_vocab) {
   return ts;
 }
 
-std::vector<KeyValue> text_kvs(const Preset& p, DType w, uint64_t seed, const Vocab& voc) {
+std::vector<KeyValue> text_kvs(const Preset& p, DType w, uint64_t seed, const Vocab& voc, const char* chat_template) {
   const std::string A = p.t_experts > 0 ? "qwen3vlmoe" : "qwen3vl";
   auto u32 = [](int v) { return Value::u32(static_cast<uint32_t>(v)); };
   std::vector<KeyValue> kv = {
@@ -189,7 +189,7 @@ std::vector<KeyValue> text_kvs(const Preset& p, DType w, uint64_t seed, const Vo
       {"tokenizer.ggml.padding_token_id", Value::u32(voc.pad)},
       {"tokenizer.ggml.bos_token_id", Value::u32(voc.bos)},
       {"tokenizer.ggml.add_bos_token", Value::boolean(false)},
-      {"tokenizer.chat_template", Value::str(qwen3vl_chat_template())},
+      {"tokenizer.chat_template", Value::str(chat_template)},
   };
   if (p.t_experts > 0) {
     kv.push_back({A + ".expert_count", u32(p.t_experts)});

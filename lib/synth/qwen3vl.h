@@ -39,6 +39,7 @@ uint32_t file_type_of(DType t);
 std::vector<TensorPlan> mmproj_tensors(const Preset& p, DType wtype);
 std::vector<gguf::KeyValue> mmproj_kvs(const Preset& p, DType wtype, uint64_t seed);
 std::vector<TensorPlan> text_tensors(const Preset& p, DType wtype, int n_vocab);
-std::vector<gguf::KeyValue> text_kvs(const Preset& p, DType wtype, uint64_t seed, const Vocab& voc);
+std::vector<gguf::KeyValue> text_kvs(const Preset& p, DType wtype, uint64_t seed, const Vocab& voc,
+                                     const char* chat_template);
 
 }  // namespace ck::synth

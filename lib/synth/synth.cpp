@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/thread_pool.h"
+#include "synth/chat_template.h"
 #include "synth/quantize.h"
 #include "synth/random.h"
 
@@ -47,6 +48,12 @@ void add_random_tensors(gguf::Writer& w, const std::vector<TensorPlan>& plans, u
 }
 
 namespace {
+
+const char* chat_template_of(const std::string& name) {
+  if (name == "instruct") return qwen3vl_chat_template();
+  if (name == "thinking") return qwen3vl_thinking_chat_template();
+  throw Error("--chat-template '" + name + "': use instruct or thinking");
+}
 
 Written write_file(const std::string& path, const std::vector<gguf::KeyValue>& kvs,
                    const std::vector<TensorPlan>& plans, uint64_t seed, ThreadPool& pool) {
@@ -95,7 +102,7 @@ std::vector<Written> generate(const Options& opt) {
   }
   if (opt.write_text) {
     const std::string path = (fs::path(opt.out_dir) / output_name(p.name, "text", opt.text_type)).string();
-    out.push_back(write_file(path, text_kvs(p, opt.text_type, opt.seed, voc),
+    out.push_back(write_file(path, text_kvs(p, opt.text_type, opt.seed, voc, chat_template_of(opt.chat_template)),
                              text_tensors(p, opt.text_type, static_cast<int>(voc.tokens.size())), opt.seed, pool));
   }
   return out;

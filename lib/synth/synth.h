@@ -27,6 +27,7 @@ struct Options {
   int threads = 0;        // 0 = physical cores; the output does not depend on it
   int layers = 0;         // text decoder depth cut (0 = the preset's)
   int vision_layers = 0;  // vision encoder depth cut (0 = the preset's)
+  std::string chat_template = "instruct";  // tokenizer.chat_template: "instruct" | "thinking" (Qwen3-VL-*-Thinking)
 };
 
 struct Written {

@@ -14,6 +14,7 @@
 #include "core/half.h"
 #include "core/sha256.h"
 #include "gguf/gguf.h"
+#include "synth/chat_template.h"
 #include "synth/quantize.h"
 #include "synth/random.h"
 #include "synth/structure.h"
@@ -359,7 +360,7 @@ TEST(SynthPresets, MoeTextPlanAndKeys) {
     EXPECT_EQ(find("blk.0.ffn_gate.weight"), nullptr);
     EXPECT_NE(find("output.weight"), nullptr);
     synth::Vocab voc;
-    const auto kv = synth::text_kvs(p, DType::F16, 0, voc);
+    const auto kv = synth::text_kvs(p, DType::F16, 0, voc, synth::qwen3vl_chat_template());
     auto key = [&](const std::string& k) -> const ck::gguf::Value* {
       for (const auto& e : kv)
         if (e.key == k) return &e.value;

@@ -23,6 +23,7 @@
 #include "core/mapped_file.h"
 #include "core/sha256.h"
 #include "gguf/gguf.h"
+#include "synth/chat_template.h"
 #include "synth/preset.h"
 #include "synth/qwen3vl.h"
 #include "synth/vocab.h"
@@ -105,7 +106,7 @@ const ck::text::Vocab& qwen_vocab() {
     const ck::synth::Preset& p = ck::synth::preset("tiny");
     const ck::synth::Vocab sv = ck::synth::load_qwen_vocab(kTokenizerJson, p.n_vocab);
     ck::gguf::Writer w;
-    for (auto& kv : ck::synth::text_kvs(p, ck::DType::F16, 0, sv))
+    for (auto& kv : ck::synth::text_kvs(p, ck::DType::F16, 0, sv, ck::synth::qwen3vl_chat_template()))
       if (kv.key.rfind("tokenizer.", 0) == 0 || kv.key.rfind("general.", 0) == 0) w.set(kv.key, kv.value);
     const fs::path path = fs::path(::testing::TempDir()) / ("ck_text_vocab_" + std::to_string(::getpid()) + ".gguf");
     w.write(path.string());

@@ -40,7 +40,8 @@ int body(int argc, char** argv) {
   int n_predict = -1, threads = 0;
   int64_t ctx_size = 4096, n_batch = 2048, n_ubatch = 512;
   std::string system_prompt;
-  bool raw = false, image_first = false, plan = false, profile = false, no_frame_merge = false;
+  bool raw = false, image_first = false, plan = false, profile = false, no_frame_merge = false,
+       jinja = false;
   dc::SamplingParams sp;
   app.add_option("-m,--model", model_dir, "decoder directory (call.json + layout.json from ck-layout)")->required();
   app.add_option("--prefix", prefix_srcs, "image prefix from ck-encode: FILE, - (stdin) or shm:NAME; repeat for "
@@ -59,6 +60,9 @@ int body(int argc, char** argv) {
                "mtmd_bitmap_set_mergeable); by default they must come as one 2-frame prefix (ck-encode A B), as "
                "llama.cpp b10256 merges them, and separate prefixes there are refused");
   app.add_flag("--raw", raw, "use the prompt as is (no chat shell; the image marker rule still applies)");
+  app.add_flag("--jinja", jinja,
+               "the chat template's jinja rendering (llama-server, llama-mtmd-cli --jinja; e.g. Thinking models "
+               "open the reply with <think>) instead of llama-mtmd-cli's default legacy shell");
   app.add_flag("--image-first", image_first, "put the image(s) before the prompt text when it has no marker");
   app.add_option("--dump", dump_dir, "write every named activation as a ck.dump to DIR");
   app.add_option("--logits-out", logits_out, "write the logits after the prompt (f32, n_vocab) to FILE");
@@ -127,6 +131,8 @@ int body(int argc, char** argv) {
   po.all_logits = all_logits;
   po.system = system_prompt;
   po.frame_merge = !no_frame_merge;
+  po.jinja = jinja;
+  if (raw && jinja) throw ck::Error("--jinja renders the chat template: not with --raw");
   if (raw && !system_prompt.empty()) throw ck::Error("--system needs the chat shell: not with --raw");
   const ck::pipeline::DecodePlan pl = dec.plan(prompt, refs, po);
   const dc::Schedule& sched = pl.schedule;

@@ -2,6 +2,8 @@
 // tensor names / shapes / dtypes / metadata of llama.cpp's converter (docs/SYNTH.md).
 //   ck-synth --preset tiny|small|2b|4b|8b|32b|30b-a3b|235b-a22b|tiny-moe|small-moe --mmproj-type T --text-type T -o DIR [--seed N]
 //            [--only mmproj|text] [--layers N] [--vision-layers N]
+//   ck-synth --preset tiny|small|2b|4b|8b|32b|30b-a3b|235b-a22b --mmproj-type T --text-type T -o DIR [--seed N]
+//            [--only mmproj|text] [--layers N] [--vision-layers N] [--chat-template instruct|thinking]
 //   ck-synth --describe FILE [--against FILE]   structure of a GGUF as JSON / its differences to another
 // Exit: 0 ok, 1 structures differ (--against), 2 bad input (one line on stderr).
 #include <CLI/CLI.hpp>
@@ -42,6 +44,7 @@ static int body(int argc, char** argv) {
   std::string describe, against;
   uint64_t seed = 0;
   int threads = 0, layers = 0, vision_layers = 0;
+  std::string opt_chat_template = "instruct";
   bool quiet = false;
   app.add_option("--preset", preset, "tiny | small | 2b | 4b | 8b | 32b | 30b-a3b | 235b-a22b (the Qwen3-VL checkpoints' dimensions; the MoE two: qwen3vlmoe) | tiny-moe | small-moe (test-size qwen3vlmoe)")->capture_default_str();
   app.add_option("--mmproj-type", mmproj_type, "f32 | f16 | bf16 | q8_0")->capture_default_str();
@@ -53,6 +56,9 @@ static int body(int argc, char** argv) {
                  "Qwen3 tokenizer.json (default: $CK_DEPS_DIR/qwen3-tokenizer/tokenizer.json)");
   app.add_option("--threads", threads, "threads (default: physical cores; output does not depend on it)");
   app.add_option("--layers", layers, "text decoder layers (cut the preset's depth; widths unchanged)");
+  app.add_option("--chat-template", opt_chat_template,
+                 "tokenizer.chat_template of the text file: instruct (Qwen3-VL-*-Instruct) | thinking (-Thinking)")
+      ->capture_default_str();
   app.add_option("--vision-layers", vision_layers,
                  "vision encoder layers (cut the preset's depth; deepstack taps past it are dropped)");
   app.add_flag("-q,--quiet", quiet, "no summary on stdout");
@@ -99,6 +105,7 @@ static int body(int argc, char** argv) {
   opt.threads = threads;
   opt.layers = layers;
   opt.vision_layers = vision_layers;
+  opt.chat_template = opt_chat_template;
   opt.tokenizer = tokenizer.empty() && opt.write_text ? default_tokenizer() : tokenizer;
 
   for (const auto& w : ck::synth::generate(opt))
