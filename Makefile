@@ -62,8 +62,9 @@ bench-kernels: build oracles
 
 # ck-encode / ck-decode vs llama.cpp (portable avx2 pin and avx512 speed anchor) on Qwen3-VL-2B dimensions, same run,
 # median of CK_BENCH_RUNS (3); tables in build/bench/{encode,decode}.md and .json. Needs both oracle builds.
-bench-encode: build oracles
+bench-encode: build oracles  # 2b rows (encode.md), then the 8B tower at full depth, 512² and 1400² (encode-8b.md)
 	$(PYTHON) scripts/bench_encode.py --build $(BUILD)
+	$(PYTHON) scripts/bench_encode.py --build $(BUILD) --preset 8b --types f16 --sizes 512,1400
 
 bench-decode: build oracles
 	$(PYTHON) scripts/bench_decode.py --build $(BUILD)

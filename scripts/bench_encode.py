@@ -3,11 +3,14 @@
 same run, interleaved, median of N runs, peak RSS per process.
 
   bench_encode.py [--build build] [--types f16,q8_0] [--sizes 256,512,1024] [--threads 1,2] [--runs 3]
-                  [--isa avx2,avx512] [--preset 2b] [--modes strict,fast] [--out build/bench]
+                  [--isa avx2,avx512] [--preset 2b] [--modes strict,fast] [--out build/bench] [--name encode]
 
-Model: ck-synth --preset 2b (Qwen3-VL-2B vision dimensions; random weights do not change the arithmetic done).
-Images: astronaut.png (512x512, skimage; tests/parity/images/fetch_images.sh) and two derived from it, 256x256
-(2x2 box average) and 1024x1024 (pixel doubling), written into the output directory.
+Model: ck-synth --preset 2b (Qwen3-VL-2B vision dimensions; random weights do not change the arithmetic done);
+make bench-encode also runs --preset 8b (the 8B / 32B / MoE tower at full depth: 27 x 1152, head dim 72, FFN 4304)
+with --types f16 --sizes 512,1400 --name encode-8b.
+Images: astronaut.png (512x512, skimage; tests/parity/images/fetch_images.sh) and others derived from it, 256x256
+(2x2 box average), 1024x1024 (pixel doubling), other sizes nearest-neighbour, written into the output directory.
+Output name: --name (default "encode" for the 2b preset, "encode-PRESET" otherwise).
 Numbers: "encode" is the encoder computation alone (ck-encode --json encode_ms, ref_encode --meta
 timings_ms.encode); "process" is the whole command as a user runs it (load, warm-up where llama.cpp does one,
 preprocess, encode, write). Speed ratio = llama.cpp time / ck time (>= 1.0: ck at least as fast). ck runs once per numerics mode (--modes:
@@ -28,8 +31,10 @@ import make_images  # noqa: E402  (numpy PNG reader/writer of the fixture images
 import numpy as np  # noqa: E402
 
 
-def bench_images(out):
-    """{size: path} for 256/512/1024 square images derived from astronaut.png."""
+def bench_images(out, sizes):
+    """{size: path} for square images derived from astronaut.png: 512 is the file itself, 256 its 2x2 box average,
+    1024 its pixel doubling, any other size a nearest-neighbour resampling (e.g. 1400: 44 x 44 = 1936 tokens after
+    Qwen3-VL's resize to 1408, the issue #18 large-image row)."""
     sh(["bash", os.path.join(ROOT, "tests", "parity", "images", "fetch_images.sh")])
     src = os.environ.get("CK_PARITY_IMAGES", os.path.join(ROOT, "build", "parity", "images"))
     astro = os.path.join(src if os.path.isabs(src) else os.path.join(ROOT, src), "astronaut.png")
@@ -46,6 +51,15 @@ def bench_images(out):
     if not os.path.exists(p1024):
         make_images.write_png(p1024, rgb.repeat(2, 0).repeat(2, 1), filt=1)
     paths[256], paths[1024] = p256, p1024
+    for size in sizes:
+        if size in paths:
+            continue
+        p = os.path.join(out, f"astronaut_{size}.png")
+        if not os.path.exists(p):
+            h, w = rgb.shape[:2]
+            ys, xs = (np.arange(size) * h) // size, (np.arange(size) * w) // size
+            make_images.write_png(p, np.ascontiguousarray(rgb[ys][:, xs]), filt=1)
+        paths[size] = p
     return paths
 
 
@@ -127,16 +141,18 @@ def main():
     ap.add_argument("--preset", default=os.environ.get("CK_BENCH_PRESET", "2b"))
     ap.add_argument("--modes", default=os.environ.get("CK_BENCH_MODES", "strict,fast"))
     ap.add_argument("--out", default="")
+    ap.add_argument("--name", default="")
     a = ap.parse_args()
+    name = a.name or ("encode" if a.preset == "2b" else f"encode-{a.preset}")
     build = a.build if os.path.isabs(a.build) else os.path.join(ROOT, a.build)
     bin_dir = os.path.join(build, "bin")
     out = a.out or os.path.join(build, "bench")
-    work = os.path.join(out, "encode-work")
+    work = os.path.join(out, f"{name}-work")
     modes = a.modes.split(",")
     thread_list = list(map(int, a.threads.split(",")))
     os.makedirs(work, exist_ok=True)
     oracles = available_oracles(a.isa.split(","))
-    images = bench_images(out)
+    images = bench_images(out, list(map(int, a.sizes.split(","))))
     pk = peaks(bin_dir, thread_list)
     header = {"date": sh(["date", "-u", "+%F"]).stdout.decode().strip(), "cpu": cpu_name(), "runs": a.runs,
               "preset": a.preset, "oracles": [i for i, _ in oracles], "modes": modes, "peaks": pk}
@@ -214,7 +230,7 @@ def main():
     md.append("× = llama.cpp encode ms / ck encode ms (>= 1.00: ck at least as fast). % peak = model GFLOP / encode "
               "time / the measured peak of the instruction in brackets. Process = whole command "
               "(load + llama.cpp's warm-up + preprocess + encode + write); (cpu) = its user + system CPU time.")
-    write_outputs(out, "encode", rows, "\n".join(md) + "\n", header)
+    write_outputs(out, name, rows, "\n".join(md) + "\n", header)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@
 #   bash tests/parity/checkpoints.sh live BUILD_DIR WORK    parity_full.sh's part: the fixture set regenerated with
 #        the live oracle (must equal the committed tree byte for byte) + ck vs it, and the 8B vision tower at full
 #        depth (27 layers, taps 8/16/24) F16/Q8_0 vs the live oracle; prints OK/FAIL lines, exit 0 / 1.
-# Models: ~8 GB in the work dir (32B text: 1.7 GB at 2 layers, its vocabulary rows alone); deleted at the end.
+# Models: ~8 GB in the work dir (32B text: 2.7 GB at 2 layers, 1.65 GB of it the 151936 x 5120 embedding and output rows); deleted at the end.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/oracle/common.sh"
 cmd="${1:-}"; BUILD="$(abspath "${2:-build}")"; BIN="$BUILD/bin"

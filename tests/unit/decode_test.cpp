@@ -139,6 +139,52 @@ TEST(DecodeChat, BuiltinFormatsDetectLikeLlamaCpp) {
   }
 }
 
+// The Instruct and Thinking templates through both routes vs the oracle's own rendering of them
+// (tests/fixtures/chat/renderings.json: ref_chat = common_chat_templates_apply, jinja 0 and 1; tests/parity/chat).
+TEST(DecodeChat, ThinkingAndInstructTemplatesBothRoutesAsTheOracle) {
+  const auto& f = dc::ChatFormats::builtin();
+  const json fx = json::parse(ck::read_text_file(std::string(CK_SOURCE_DIR) + "/tests/fixtures/chat/renderings.json"));
+  ASSERT_EQ(fx.at("oracle").at("llama_cpp").at("commit"), "6c8dcaa");
+  const std::map<std::string, std::string> templates = {{"instruct", ck::synth::qwen3vl_chat_template()},
+                                                        {"thinking", ck::synth::qwen3vl_thinking_chat_template()}};
+  int n = 0;
+  for (const auto& [name, tmpl] : templates) {
+    dc::ChatContract c = tiny_chat();
+    c.chat_template = tmpl;
+    ASSERT_NE(f.detect(tmpl), nullptr);
+    EXPECT_EQ(f.detect(tmpl)->name, "chatml");  // legacy route: llm_chat_detect_template by substring
+    ASSERT_NE(f.detect_jinja(tmpl), nullptr);
+    EXPECT_EQ(f.detect_jinja(tmpl)->name, "qwen3-vl-" + name);
+    for (const auto& e : fx.at("templates").at(name).at("cases")) {
+      std::vector<dc::ChatMessage> msgs;
+      if (!e.at("system").get<std::string>().empty()) msgs.push_back({"system", e.at("system").get<std::string>()});
+      msgs.push_back({"user", e.at("prompt").get<std::string>()});
+      EXPECT_EQ(dc::apply_chat_shell(c, msgs, true, f, "m"), e.at("legacy").at("prompt").get<std::string>()) << name;
+      EXPECT_EQ(dc::apply_chat_shell_jinja(c, msgs, true, f, "m"), e.at("jinja").at("prompt").get<std::string>())
+          << name;
+      ++n;
+    }
+  }
+  EXPECT_EQ(n, 6);
+  // the Thinking jinja prompt opens the reply with <think>, the legacy one does not (the oracle's text, above)
+  dc::ChatContract t = tiny_chat();
+  t.chat_template = ck::synth::qwen3vl_thinking_chat_template();
+  EXPECT_EQ(dc::apply_chat_shell_jinja(t, {{"user", "hi"}}, true, f, "m"),
+            "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n<think>\n");
+  EXPECT_EQ(f.detect_jinja(ck::synth::qwen3vl_thinking_chat_template())->thinking_start, "<think>");
+  // no template / a template ck's jinja shells do not know: errors naming the source
+  dc::ChatContract none;
+  EXPECT_THROW(dc::apply_chat_shell_jinja(none, {{"user", "hi"}}, true, f, "m"), ck::Error);
+  none.chat_template = "{% for m in messages %}<|im_start|>{{ m.content }}{% endfor %}";
+  try {
+    dc::apply_chat_shell_jinja(none, {{"user", "hi"}}, true, f, "model/call.json");
+    FAIL();
+  } catch (const ck::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("model/call.json: "), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("not known"), std::string::npos);
+  }
+}
+
 TEST(DecodeChat, MarkerPlacementAsMtmdCli) {
   const auto& f = dc::ChatFormats::builtin();
   EXPECT_EQ(dc::user_content("Describe.", true, false, f), "Describe.<__media__>");
