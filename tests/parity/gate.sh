@@ -21,7 +21,7 @@
 #            3. tests/parity/frames/compare.sh: merged same-size stills (and --no-frame-merge, video) vs the
 #               ref_decode golden tests/parity/frames/golden.json (ck-decode at 1 and 2 threads, all logits, ck-bridge)
 #            4. the MoE decoder (tests/parity/moe_fixtures.py check vs tests/parity/fixtures_moe)
-#            4. the same on tests/parity/fixtures-checkpoints (4B/8B/32B widths, reduced depth; checkpoints.sh)
+#            5. the same on tests/parity/fixtures-checkpoints (4B/8B/32B widths, reduced depth; checkpoints.sh)
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/oracle/common.sh"
 gate="${1:-}"
@@ -149,7 +149,8 @@ qwen3vl)
             3) ran_real=1; missing+=("some MoE fixture cases (listed NOT COMPARED above)") ;;
             *) fail=1 ;;
         esac
-    # 4. the dense checkpoints' widths (4B/8B/32B, reduced depth: tests/parity/fixtures-checkpoints, made by
+    fi
+    # 5. the dense checkpoints' widths (4B/8B/32B, reduced depth: tests/parity/fixtures-checkpoints, made by
     #    checkpoints.sh regen): integrity, then ck-encode / ck-decode vs them (models regenerated, ~8 GB in the
     #    work dir, deleted after; CK_GATE_CHECKPOINTS=0 skips this part and says so)
     FC="$PARITY/fixtures-checkpoints"

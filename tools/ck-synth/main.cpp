@@ -1,8 +1,6 @@
 // ck-synth — writes a synthetic Qwen3-VL (mmproj, text) GGUF pair with seeded random weights and the exact
 // tensor names / shapes / dtypes / metadata of llama.cpp's converter (docs/SYNTH.md).
 //   ck-synth --preset tiny|small|2b|4b|8b|32b|30b-a3b|235b-a22b|tiny-moe|small-moe --mmproj-type T --text-type T -o DIR [--seed N]
-//            [--only mmproj|text] [--layers N] [--vision-layers N]
-//   ck-synth --preset tiny|small|2b|4b|8b|32b|30b-a3b|235b-a22b --mmproj-type T --text-type T -o DIR [--seed N]
 //            [--only mmproj|text] [--layers N] [--vision-layers N] [--chat-template instruct|thinking]
 //   ck-synth --describe FILE [--against FILE]   structure of a GGUF as JSON / its differences to another
 // Exit: 0 ok, 1 structures differ (--against), 2 bad input (one line on stderr).
