@@ -34,6 +34,8 @@ MODELS = {
     "small-moe-text-f16": ("small-moe-text-f16.gguf", "ck-synth --preset small-moe --text-type f16 --only text"),
     "small-moe-text-q4_k_m": ("small-moe-text-q4_k_m.gguf", "ref_quantize small-moe-text-f16 Q4_K_M"),
     "small-moe-text-q6_k": ("small-moe-text-q6_k.gguf", "ref_quantize small-moe-text-f16 Q6_K"),
+    "small-moe-text-bf16": ("small-moe-text-bf16.gguf", "ck-synth --preset small-moe --text-type bf16 --only text"),
+    "small-moe-text-q5_k_s": ("small-moe-text-q5_k_s.gguf", "ref_quantize small-moe-text-f16 Q5_K_S"),
     "30b-a3b-l2-text-f16": ("30b-a3b-l2/30b-a3b-text-f16.gguf",
                             "ck-synth --preset 30b-a3b --layers 2 --vision-layers 9 --text-type f16 --only text"),
     "30b-a3b-l2-text-q4_k_m": ("30b-a3b-l2/30b-a3b-text-q4_k_m.gguf", "ref_quantize 30b-a3b-l2-text-f16 Q4_K_M"),
