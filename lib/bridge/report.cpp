@@ -33,7 +33,11 @@ void Report::set_timing(const std::string& stage, double ms) {
   doc_["timings_ms"][stage] = ms;
 }
 
-void Report::write(const std::string& path) const { write_text_file(path, doc_.dump(2) + "\n"); }
+// A generated text may end inside a UTF-8 character (or a synthetic model emits byte tokens that form none): JSON
+// needs valid UTF-8, so such bytes become U+FFFD here; output.token_ids stay exact.
+void Report::write(const std::string& path) const {
+  write_text_file(path, doc_.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n");
+}
 
 nlohmann::ordered_json read_report(const std::string& path) {
   std::ifstream f(path);

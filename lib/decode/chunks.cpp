@@ -37,8 +37,28 @@ std::vector<std::pair<int, int>> temporal_merges(const std::string& formatted, c
 
 std::vector<std::vector<int>> frame_groups(const std::string& formatted, const std::string& marker, int max_frames,
                                            const std::function<bool(int, int)>& same_size) {
+  return frame_groups_parts(split_text(formatted, marker), marker, max_frames, same_size);
+}
+
+std::vector<std::string> expand_media(const std::vector<std::string>& parts, const std::string& marker,
+                                      const std::vector<std::optional<std::vector<std::string>>>& per_marker) {
+  std::vector<std::string> out;
+  size_t m = 0;
+  for (const auto& p : parts) {
+    if (p == marker && m < per_marker.size() && per_marker[m]) {
+      for (const auto& q : *per_marker[m])
+        if (!q.empty()) out.push_back(q);
+    } else {
+      out.push_back(p);
+    }
+    if (p == marker) ++m;
+  }
+  return out;
+}
+
+std::vector<std::vector<int>> frame_groups_parts(const std::vector<std::string>& parts, const std::string& marker,
+                                                 int max_frames, const std::function<bool(int, int)>& same_size) {
   std::vector<std::vector<int>> out;
-  const auto parts = split_text(formatted, marker);
   int k = 0;
   for (size_t i = 0; i < parts.size(); ++i) {
     if (parts[i] != marker) continue;
@@ -66,6 +86,11 @@ void add_text(std::vector<Chunk>& chunks, const std::vector<int32_t>& toks) {
 
 std::vector<Chunk> make_chunks(const std::string& formatted, int n_images, const ChunkOptions& o,
                                const TokenizeFn& tokenize) {
+  return make_chunks_parts(split_text(formatted, o.media_marker), n_images, o, tokenize);
+}
+
+std::vector<Chunk> make_chunks_parts(const std::vector<std::string>& parts, int n_images, const ChunkOptions& o,
+                                     const TokenizeFn& tokenize) {
   if (!o.grids.empty() && int(o.grids.size()) != n_images)
     throw ck::Error("internal: " + std::to_string(o.grids.size()) + " image grids for " + std::to_string(n_images) +
                     " images");
@@ -78,7 +103,6 @@ std::vector<Chunk> make_chunks(const std::string& formatted, int n_images, const
     if (frames_of(k) < 1) throw ck::Error("internal: image " + std::to_string(k + 1) + " has no frames");
     n_bitmaps += frames_of(k);
   }
-  const auto parts = split_text(formatted, o.media_marker);
   int n_markers = 0;
   for (const auto& part : parts) n_markers += part == o.media_marker;
   const std::string what = n_bitmaps == n_images ? " image(s)" : " frames (" + std::to_string(n_images) + " prefixes)";

@@ -8,6 +8,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -56,6 +57,16 @@ std::vector<std::pair<int, int>> temporal_merges(const std::string& formatted, c
 // continues after the pair. max_frames = clip_model_n_temporal_merge (the bridge contract's max_frames).
 std::vector<std::vector<int>> frame_groups(const std::string& formatted, const std::string& marker, int max_frames,
                                            const std::function<bool(int, int)>& same_size);
+
+// The same on prompt parts (split_text's output, possibly with a video's parts spliced in: expand_media).
+std::vector<std::vector<int>> frame_groups_parts(const std::vector<std::string>& parts, const std::string& marker,
+                                                 int max_frames, const std::function<bool(int, int)>& same_size);
+std::vector<Chunk> make_chunks_parts(const std::vector<std::string>& parts, int n_images, const ChunkOptions& o,
+                                     const TokenizeFn& tokenize);
+// mtmd_tokenizer::expand_lazy_bitmaps: the m-th marker part (0-based) is replaced by per_marker[m]'s parts when
+// set (a video: text parts and one marker per frame), empty parts dropped; other parts stay.
+std::vector<std::string> expand_media(const std::vector<std::string>& parts, const std::string& marker,
+                                      const std::vector<std::optional<std::vector<std::string>>>& per_marker);
 
 // mtmd_tokenizer::split_text: "a<M>b" -> "a", "<M>", "b" (empty pieces dropped).
 std::vector<std::string> split_text(const std::string& input, const std::string& marker);

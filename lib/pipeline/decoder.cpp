@@ -94,14 +94,17 @@ std::string Decoder::format(const std::string& prompt, int n_bitmaps, const Prom
 
 std::vector<std::vector<int>> Decoder::frame_groups(const std::string& prompt,
                                                     const std::vector<std::pair<int64_t, int64_t>>& sizes,
-                                                    int max_frames, const PromptOptions& po) const {
+                                                    int max_frames, const PromptOptions& po,
+                                                    const std::vector<std::optional<std::vector<std::string>>>& media) const {
   std::vector<std::vector<int>> out;
   if (!po.frame_merge || max_frames < 2) {
     for (int j = 0; j < int(sizes.size()); ++j) out.push_back({j});
     return out;
   }
-  const std::string formatted = format(prompt, int(sizes.size()), po);
-  out = dc::frame_groups(formatted, dc::ChatFormats::builtin().media_marker, max_frames, [&](int a, int b) {
+  const std::string& marker = dc::ChatFormats::builtin().media_marker;
+  const int n_markers = media.empty() ? int(sizes.size()) : int(media.size());
+  const auto parts = dc::expand_media(dc::split_text(format(prompt, n_markers, po), marker), marker, media);
+  out = dc::frame_groups_parts(parts, marker, max_frames, [&](int a, int b) {
     return a < int(sizes.size()) && b < int(sizes.size()) && sizes[size_t(a)] == sizes[size_t(b)];
   });
   // more images than markers: make_chunks reports it in plan(); the rest stay single
@@ -111,15 +114,57 @@ std::vector<std::vector<int>> Decoder::frame_groups(const std::string& prompt,
   return out;
 }
 
+std::optional<std::vector<std::string>> video_expansion(const std::vector<PrefixRef>& prefixes, size_t& k,
+                                                        const std::string& marker) {
+  const auto& meta = prefixes[k].info.meta;
+  if (!meta.contains("video") || !meta["video"].is_object()) return std::nullopt;
+  const json& v0 = meta["video"];
+  const auto n = v0.value("n_chunks", int64_t(0));
+  const std::string id = v0.value("sha256", "");
+  if (v0.value("chunk", int64_t(-1)) != 0 || n < 1)
+    fail(prefixes[k].source, "video chunk " + std::to_string(v0.value("chunk", int64_t(-1))) + " of " +
+                                 std::to_string(n) + " does not start a video: give a video's prefixes together, in order");
+  std::vector<std::string> parts;
+  for (int64_t c = 0; c < n; ++c, ++k) {
+    if (k >= prefixes.size())
+      fail(prefixes.back().source, "the video has " + std::to_string(n) + " chunks but only " + std::to_string(c) +
+                                       " prefixes follow: give all of a video's prefixes, in order");
+    const auto& m = prefixes[k].info.meta;
+    const json& v = m.contains("video") && m["video"].is_object() ? m["video"] : json::object();
+    if (v.value("chunk", int64_t(-1)) != c || v.value("sha256", "") != id || v.value("n_chunks", int64_t(0)) != n)
+      fail(prefixes[k].source, "expected chunk " + std::to_string(c) + " of " + std::to_string(n) + " of video " +
+                                   v0.value("file", "") + ": give a video's prefixes together, in order");
+    for (const auto& t : v.value("texts_before", json::array())) parts.push_back(t.get<std::string>());
+    for (uint32_t f = 0; f < prefixes[k].info.frames; ++f) parts.push_back(marker);
+    if (c == n - 1)
+      for (const auto& t : v.value("texts_after", json::array())) parts.push_back(t.get<std::string>());
+  }
+  --k;
+  return parts;
+}
+
 DecodePlan Decoder::plan(const std::string& prompt, const std::vector<PrefixRef>& prefixes,
                          const PromptOptions& po) const {
   for (const auto& p : prefixes) dc::check_prefix(m_, p.info, p.source);
   const int n_images = int(prefixes.size());
-  int n_bitmaps = 0;  // a prefix of f temporal frames stands for f images (markers), as mtmd's merged bitmaps
-  for (const auto& p : prefixes) n_bitmaps += int(p.info.frames);
   const auto& formats = dc::ChatFormats::builtin();
+  // Markers: a still prefix of f temporal frames stands for f images (markers), as mtmd's merged bitmaps; the
+  // prefixes of one video (meta.video, chunk 0..n-1) stand for one marker, which expands into the video's parts
+  // ("Video:", frames, timestamps) as mtmd_tokenizer's lazy bitmap does.
+  std::vector<std::optional<std::vector<std::string>>> media;
+  bool any_video = false;
+  for (size_t k = 0; k < prefixes.size(); ++k) {
+    auto v = video_expansion(prefixes, k, formats.media_marker);
+    if (v) {
+      media.push_back(std::move(v));
+      any_video = true;
+    } else {
+      for (uint32_t f = 0; f < prefixes[k].info.frames; ++f) media.push_back(std::nullopt);
+    }
+  }
   const bool next_turn = po.continue_chat && n_past_ > 0;
-  const std::string formatted = format(prompt, n_bitmaps, po);
+  const std::string formatted = format(prompt, int(media.size()), po);
+  const auto parts = dc::expand_media(dc::split_text(formatted, formats.media_marker), formats.media_marker, media);
 
   dc::ChunkOptions co;
   co.media_marker = formats.media_marker;
@@ -142,7 +187,7 @@ DecodePlan Decoder::plan(const std::string& prompt, const std::vector<PrefixRef>
   DecodePlan pl;
   pl.formatted = formatted;
   try {
-    pl.chunks = dc::make_chunks(formatted, n_images, co, [&](std::string_view t) { return tokenize(t); });
+    pl.chunks = dc::make_chunks_parts(parts, n_images, co, [&](std::string_view t) { return tokenize(t); });
   } catch (const Error& e) {
     std::string who = "prompt";
     if (n_images == 1) who = prefixes[0].source;
@@ -164,8 +209,8 @@ DecodePlan Decoder::plan(const std::string& prompt, const std::vector<PrefixRef>
       const auto& src = meta["preprocess"]["source"];
       return std::pair<int64_t, int64_t>{src.value("width", int64_t(-1 - j)), src.value("height", int64_t(-1))};
     };
-    const auto groups = dc::frame_groups(formatted, formats.media_marker, max_frames,
-                                         [&](int a, int b) { return source_size(a) == source_size(b); });
+    const auto groups = dc::frame_groups_parts(parts, formats.media_marker, max_frames,
+                                               [&](int a, int b) { return source_size(a) == source_size(b); });
     for (const auto& g : groups) {
       if (g.size() < 2) continue;
       const int a = bitmap_prefix[size_t(g[0])], b = bitmap_prefix[size_t(g[1])];
@@ -173,7 +218,9 @@ DecodePlan Decoder::plan(const std::string& prompt, const std::vector<PrefixRef>
         throw Error(prefixes[size_t(a)].source + " and " + prefixes[size_t(b)].source + ": images " +
                     std::to_string(g[0] + 1) + " and " + std::to_string(g[1] + 1) +
                     " have the same size and adjacent markers, which llama.cpp b10256's mtmd merges into one 2-frame "
-                    "chunk: encode them together (ck-encode A B) or pass --no-frame-merge");
+                    "chunk: encode them together (ck-encode A B) or pass --no-frame-merge" +
+                    (any_video ? std::string(" (a video's last frame merges with a same-size image right after it: "
+                                             "put text between them)") : std::string()));
     }
   }
   const int64_t n_ub = std::min(opt_.n_ubatch, opt_.n_batch);

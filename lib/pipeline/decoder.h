@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -50,6 +51,13 @@ struct PrefixRef {
   std::span<const float> rows;
   std::string source;  // names the image in errors (file, shm:NAME, ...)
 };
+
+// A video's prefixes (ck-encode --video, ck-bridge --video) carry meta.video {file, sha256, chunk, n_chunks,
+// texts_before, texts_after}: plan() takes consecutive ones (chunk 0..n_chunks-1) as one marker and splices the
+// video's parts in its place (texts_before of each chunk, the chunk's frames as markers, texts_after of the last).
+// Returns that expansion and leaves k at the video's last prefix; nullopt (k unchanged) for a still.
+std::optional<std::vector<std::string>> video_expansion(const std::vector<struct PrefixRef>& prefixes, size_t& k,
+                                                        const std::string& marker);
 
 struct PromptOptions {
   bool raw = false;           // the prompt as is (no chat shell; the image marker rule still applies)
@@ -104,9 +112,12 @@ class Decoder {
   // How mtmd_tokenizer::tokenize groups the prompt's images into chunks: image j (0-based, marker order) with
   // source size sizes[j]; a group is {j} or {j, j+1} (max_frames >= 2, adjacent markers, same size). With
   // po.frame_merge false every image is its own group. Encode each group as one chunk, then plan().
+  // `media` (optional): one entry per marker; a video's entry is its parts (text, and the marker once per frame),
+  // sizes then runs over every bitmap after that expansion.
   std::vector<std::vector<int>> frame_groups(const std::string& prompt,
                                              const std::vector<std::pair<int64_t, int64_t>>& sizes, int max_frames,
-                                             const PromptOptions& po) const;
+                                             const PromptOptions& po,
+                                             const std::vector<std::optional<std::vector<std::string>>>& media = {}) const;
 
   // Runs the prompt, then samples up to n_predict tokens (-1: until end of generation or a full context).
   // Throws RuntimeUnavailable (pipeline/decoder_backend.h) when the plan needs kernels this build lacks.

@@ -50,6 +50,22 @@ setup() { T="$BATS_TEST_TMPDIR"; }
   [[ "$output" == *"frames: all equal"* ]]
 }
 
+@test "--no-frame-merge: pair and three in a row, each image its own chunk, vs ref_decode --no-frame-merge (tiny): 1 and 2 threads, every logits row, ck-bridge" {
+  run "$CK_SOURCE_DIR/tests/parity/frames/compare.sh" "$CK_BIN" "$M/cmp" tiny decode,all_logits,bridge pair_nfm,triple_nfm 1,2
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"frames: all equal"* ]]
+}
+
+@test "ck-bridge --no-frame-merge: no merge line, one prefix per image" {
+  run --separate-stderr "$CK_BIN/ck-bridge" --mmproj "$C/models/tiny-mmproj-f32.gguf" --model "$C/models/tiny-text-f16.gguf" \
+    --image "$I/chelsea.png" --image "$I/chelsea_palette.png" -p "$(jq -r .case.cases.pair.prompt "$G")" -n 2 -t 2 \
+    --cache-dir "$M/cmp/tiny/cache" --report "$T/r.json" --no-frame-merge
+  [ "$status" -eq 0 ]
+  [[ "$stderr" != *"merged"* ]]
+  jq -e '.prefix | length == 2 and .[0].frames == 1 and .[1].frames == 1' "$T/r.json"
+}
+
 @test "ck-bridge: one stderr line says the pair was merged; -q silences it" {
   run --separate-stderr "$CK_BIN/ck-bridge" --mmproj "$C/models/tiny-mmproj-f32.gguf" --model "$C/models/tiny-text-f16.gguf" \
     --image "$I/chelsea.png" --image "$I/chelsea_palette.png" -p "$(jq -r .case.cases.pair.prompt "$G")" -n 2 -t 2 \
@@ -57,7 +73,7 @@ setup() { T="$BATS_TEST_TMPDIR"; }
   [ "$status" -eq 0 ]
   [ "$(grep -c 'merged into one 2-frame chunk' <<< "$stderr")" -eq 1 ]
   [[ "$stderr" == *"images 1+2"*"--no-frame-merge"* ]]
-  jq -e '.prefix | length == 1 and .[0].frames == 2 and .[0].images == [0, 1]' "$T/r.json"
+  jq -e '.prefix | length == 1 and .[0].frames == 2 and .[0].bitmaps == [0, 1]' "$T/r.json"
   run --separate-stderr "$CK_BIN/ck-bridge" --mmproj "$C/models/tiny-mmproj-f32.gguf" --model "$C/models/tiny-text-f16.gguf" \
     --image "$I/chelsea.png" --image "$I/chelsea_palette.png" -p "$(jq -r .case.cases.pair.prompt "$G")" -n 2 -t 2 \
     --cache-dir "$M/cmp/tiny/cache" --report "$T/r.json" -q

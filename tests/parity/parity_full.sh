@@ -21,6 +21,9 @@
 #                       at each greedy step (--logits-all-out vs ref_decode --prompt-logits-out ++ --logits-all-out)
 #                       byte for byte + the token ids, every text model of every preset (2b included when asked),
 #                       threads 1 and 2, one row per model x case x threads naming the first differing row.
+#   frames (#17)        an MTMD_VIDEO oracle build ($REF/build-video) regenerates tests/parity/frames live for the
+#                       presets (drift vs the committed golden), then ck vs it: merged stills, --no-frame-merge,
+#                       three in a row, odd/even videos, 1 and 2 threads, every logits row (tests/parity/frames)
 # One summary table (model, dtype, image, threads, tensors, max_abs, first divergence); exit 1 on any mismatch,
 # 3 if nothing could run (no model generator). Work files + report: build/oracle/work/full/ (CK_ORACLE_DIR).
 set -uo pipefail
@@ -371,6 +374,7 @@ if [ "${CK_PARITY_MOE:-1}" != 0 ]; then
         esac
     done < "$WORK/moe.log"
     [ $mrc = 0 ] || [ $mrc = 1 ] || [ $mrc = 3 ] || row FAIL moe - - "moe_fixtures.py live" - - "exit $mrc: $(tail -1 "$WORK/moe.log")"
+fi
 # ------------------------------------------------------------------ dense checkpoints (4B / 8B / 32B widths)
 # checkpoints.sh live: the checkpoint fixture set regenerated with the live oracle (== the committed tree) and ck
 # vs it at threads 1 and 2 (every logits row, token ids, prefix, dumps), plus the 8B vision tower at full depth
@@ -386,6 +390,39 @@ if [ "${CK_PARITY_CHECKPOINTS:-1}" = 1 ]; then
     grep -qE '^(OK|FAIL) ' "$WORK/checkpoints.log" || row FAIL "(checkpoints)" - - "checkpoints.sh live ran nothing: $(tail -2 "$WORK/checkpoints.log" | tr '\n' ' ')" - - -
 else
     echo "dense checkpoints: skipped (CK_PARITY_CHECKPOINTS=0)" >> "$NOTES"
+fi
+
+# Temporal merge and video (#17, tests/parity/frames): an MTMD_VIDEO build of the same oracle (AVX2 pin + video,
+# $REF/build-video) regenerates the frames golden live for $PRESETS (merged stills, --no-frame-merge, three in a row,
+# odd/even videos); its tiny/small part must equal the committed golden (oracle drift), then compare.sh checks ck
+# against the live one on every preset (1 and 2 threads, every logits row, ck-bridge).
+VBUILD="${CK_ORACLE_VIDEO_BUILD:-$REF/build-video}"
+if CK_ORACLE_BUILD="$VBUILD" bash "$PARITY/oracle/build.sh" -DORACLE_VIDEO=ON > "$WORK/build-video.log" 2>&1; then
+    FW="$WORK/frames"; mkdir -p "$FW"
+    if CK_FRAMES_PRESETS="$PRESETS" CK_FRAMES_OUT="$FW/golden.live.json" \
+            bash "$PARITY/frames/regen.sh" "$VBUILD/bin" "$BIN" "$FW/regen" > "$FW/regen.log" 2>&1; then
+        drift=$("$PY" - "$PARITY/frames/golden.json" "$FW/golden.live.json" <<'PYEOF'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:])
+bad = [f"{p}/{c}" for p in a["presets"] if p in b["presets"] for c in a["presets"][p]["cases"]
+       if a["presets"][p]["cases"][c] != b["presets"][p]["cases"].get(c)]
+bad += [f"video {v}" for v in a.get("videos", {}) if a["videos"][v]["frames_rgb24_sha256"] != b.get("videos", {}).get(v, {}).get("frames_rgb24_sha256")]
+print(" ".join(bad))
+PYEOF
+)
+        if [ -z "$drift" ]; then row OK frames - - "committed tests/parity/frames/golden.json == live MTMD_VIDEO oracle" - - -
+        else row FAIL frames - - "committed frames golden vs live oracle" - - "differs: $drift"; fi
+        if CK_FRAMES_GOLDEN="$FW/golden.live.json" bash "$PARITY/frames/compare.sh" "$BIN" "$FW/ck" "${PRESETS// /,}" \
+                > "$FW/compare.log" 2>&1; then
+            row OK frames - "1,2" "ck vs live oracle: merged stills, --no-frame-merge, three in a row, videos ($(grep -c '^OK' "$FW/compare.log") checks)" - - -
+        else
+            row FAIL frames - "1,2" "ck vs live oracle (frames)" - - "$(grep -m3 '^NOT OK' "$FW/compare.log" | tr '\n' ';') (log: $FW/compare.log)"
+        fi
+    else
+        row FAIL frames - - "frames regen.sh with the MTMD_VIDEO oracle" - - "failed: $(tail -c 200 "$FW/regen.log" | tr '\n' ' ')"
+    fi
+else
+    row FAIL frames - - "MTMD_VIDEO oracle build" - - "failed (log: $WORK/build-video.log)"
 fi
 
 {

@@ -21,6 +21,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,6 +38,8 @@
 #include "core/thread_pool.h"
 #include "decode/sampling.h"
 #include "image/decode.h"
+#include "pipeline/video_input.h"
+#include "video/video.h"
 #include "kernels/isa.h"
 #include "pipeline/compile.h"
 #include "pipeline/steps.h"
@@ -122,8 +125,16 @@ int body(int argc, char** argv) {
   pl::DecoderOptions dopt;
   app.add_option("--mmproj", mmproj, "vision projector GGUF (not with --start-from prefix)");
   app.add_option("--model", model, "text model GGUF")->required();
-  app.add_option("--image", images, "input image (PNG, JPEG, ...); repeat for several images (marker order)")
-      ->allow_extra_args(false);
+  std::vector<std::string> videos, media;  // media: --image and --video files in command-line (marker) order
+  const CLI::Option* image_opt =
+      app.add_option("--image", images, "input image (PNG, JPEG, ...); repeat for several images (marker order); a "
+                                        "file stb_image cannot decode is tried as a video, as llama.cpp's mtmd-helper does")
+          ->allow_extra_args(false);
+  const CLI::Option* video_opt =
+      app.add_option("--video", videos, "input video (anything ffprobe/ffmpeg read): frames at 4 fps, source size, "
+                                        "\"Video:\" and timestamp texts, as llama.cpp's mtmd-helper; one marker, like an "
+                                        "image; --image and --video files take the markers in command-line order")
+          ->allow_extra_args(false);
   app.add_flag("--no-frame-merge", no_frame_merge,
                "keep same-size images at adjacent markers as separate chunks (default: merged into one 2-frame "
                "chunk, as llama.cpp b10256's mtmd does; its later opt-in is mtmd_bitmap_set_mergeable)");
@@ -165,6 +176,14 @@ int body(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     throw ck::Error(std::string(e.what()) + " (see ck-bridge --help)");
   }
+  {  // --image and --video interleaved as given (CLI11 records one parse_order entry per value)
+    size_t ni = 0, nv = 0;
+    for (const CLI::Option* o : app.parse_order()) {
+      if (o == image_opt && ni < images.size()) media.push_back(images[ni++]);
+      else if (o == video_opt && nv < videos.size()) media.push_back(videos[nv++]);
+    }
+    if (ni != images.size() || nv != videos.size()) throw ck::Error("internal: --image/--video order");
+  }
   const bool from_prefix = start_from == "prefix";
   if (!prompt.empty() && !prompt_file.empty()) throw ck::Error("give the prompt with -p or -f, not both");
   if (!prompt_file.empty()) {
@@ -178,19 +197,20 @@ int body(int argc, char** argv) {
     require_file(mmproj, "mmproj GGUF");
   } else if (from_prefix) {
     if (prefix_files.empty()) throw ck::Error("--start-from prefix needs at least one --prefix FILE");
-    if (!images.empty() || !mmproj.empty())
-      throw ck::Error("--start-from prefix decodes given prefixes: --image/--mmproj do not apply");
+    if (!media.empty() || !mmproj.empty())
+      throw ck::Error("--start-from prefix decodes given prefixes: --image/--video/--mmproj do not apply");
     if (!stop_after.empty()) throw ck::Error("--stop-after " + stop_after + " is before --start-from prefix");
   } else {
     if (!prefix_files.empty()) throw ck::Error("--prefix needs --start-from prefix");
     if (mmproj.empty()) throw ck::Error("--mmproj is required (or --start-from prefix)");
-    if (images.empty()) throw ck::Error("--image is required (or --start-from prefix)");
+    if (media.empty()) throw ck::Error("--image or --video is required (or --start-from prefix)");
     require_file(mmproj, "mmproj GGUF");
   }
   if (!interactive && prompt.empty() && prompt_file.empty())
     throw ck::Error("no prompt: give -p TEXT or -f FILE (or -i for a chat)");
   require_file(model, "model GGUF");
   for (const auto& image : images) require_file(image, "image");
+  for (const auto& v : videos) require_file(v, "video");
   for (const auto& prefix : prefix_files) require_file(prefix, "prefix");
   if (threads == 0) threads = ck::ThreadPool::physical_cores();
   const Progress progress{!quiet && isatty(STDERR_FILENO) != 0};
@@ -247,11 +267,13 @@ int body(int argc, char** argv) {
   }
   json jimages = json::array();
   for (const auto& image : images) jimages.push_back(file_info(image, ck::sha256_file_hex(image)));
+  json jvideos = json::array();
   json jprefix_in = json::array();
   for (const auto& pf : prefix_files) jprefix_in.push_back(file_info(pf, ck::sha256_file_hex(pf)));
   rep["inputs"] = {{"mmproj", from_prefix ? json() : file_info(mmproj, enc.sha256)},
                    {"model", file_info(model, dec.sha256)},
                    {"images", jimages},
+                   {"videos", jvideos},
                    {"prefixes", jprefix_in},
                    {"start_from", from_prefix ? json("prefix") : json()},
                    {"image_tokens", {{"min", min_tokens > 0 ? json(min_tokens) : json()},
@@ -320,7 +342,8 @@ int body(int argc, char** argv) {
     rep["timings_ms"]["total"] =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t_start).count();
     rep.write(report_path);
-    if (json_stdout) std::printf("%s\n", rep.doc().dump(2).c_str());
+    if (json_stdout)
+      std::printf("%s\n", rep.doc().dump(2, ' ', false, json::error_handler_t::replace).c_str());
     return 0;
   };
   if (stop_after == "convert" || stop_after == "lower" || stop_after == "layout")
@@ -356,8 +379,13 @@ int body(int argc, char** argv) {
   // adjacent markers = one 2-frame chunk, unless --no-frame-merge), each chunk encoded once (cached by content).
   struct Encoded {
     std::vector<std::shared_ptr<const pl::EncodedImage>> chunks;
-    std::vector<std::vector<int>> groups;  // image indices of each chunk
+    std::vector<std::vector<int>> groups;  // bitmap indices of each chunk (stills and video frames, marker order)
+    std::vector<std::string> paths;        // the file each chunk comes from (a pair: the first image's)
+    std::vector<std::shared_ptr<const ck::video::Video>> video_of;  // the video a chunk belongs to (or null)
   };
+  // --video files (and --image files stb_image cannot decode, as mtmd_helper_bitmap_init_from_buf falls through
+  // to video) are read once per run.
+  std::map<std::string, std::shared_ptr<const ck::video::Video>> video_cache;
   const auto encode_images = [&](const std::vector<std::string>& paths, const std::string& text,
                                  const pl::PromptOptions& po) {
     Encoded out;
@@ -368,29 +396,98 @@ int body(int argc, char** argv) {
       load_ms += since(t0);
       rep.set_timing("load", load_ms);
     }
-    std::vector<ck::image::RgbImage> imgs;
-    std::vector<std::string> shas;
-    std::vector<std::pair<int64_t, int64_t>> sizes;
+    const std::string& marker = ck::decode::ChatFormats::builtin().media_marker;
+    struct Item {
+      std::string path, sha;
+      std::shared_ptr<const ck::video::Video> video;  // null: a still
+      int bitmap0 = 0;
+    };
+    std::vector<Item> items;
+    std::vector<ck::image::RgbImage> imgs;              // stills' pixels, by bitmap (empty for video frames)
+    std::vector<std::pair<int64_t, int64_t>> sizes;     // every bitmap, after the videos' expansion
+    std::vector<int> item_of;                           // bitmap -> item
+    std::vector<std::optional<std::vector<std::string>>> media_parts;
     for (const auto& path : paths) {
+      Item it{path, "", nullptr, int(sizes.size())};
       const ck::MappedFile f(path);
-      shas.push_back(ck::sha256_hex(f.bytes()));
-      imgs.push_back(ck::image::decode_image(f.bytes(), path));
-      sizes.emplace_back(imgs.back().width, imgs.back().height);
+      it.sha = ck::sha256_hex(f.bytes());
+      const bool want_video = std::find(videos.begin(), videos.end(), path) != videos.end() &&
+                              std::find(images.begin(), images.end(), path) == images.end();
+      std::optional<ck::image::RgbImage> still;
+      std::string image_error;
+      if (!want_video) {
+        try {
+          still = ck::image::decode_image(f.bytes(), path);
+        } catch (const ck::Error& e) {
+          image_error = e.what();
+        }
+      }
+      if (still) {
+        imgs.push_back(std::move(*still));
+        sizes.emplace_back(imgs.back().width, imgs.back().height);
+        item_of.push_back(int(items.size()));
+        media_parts.push_back(std::nullopt);
+      } else {
+        auto vit = video_cache.find(it.sha);
+        if (vit == video_cache.end()) {
+          ck::video::Video probe;
+          if (!want_video && !ck::video::probe(path, &probe))
+            throw ck::Error(image_error + "; and it is not a video ffprobe can read");
+          vit = video_cache.emplace(it.sha, std::make_shared<const ck::video::Video>(ck::video::read_video(path))).first;
+        }
+        it.video = vit->second;
+        for (size_t k = 0; k < it.video->frames.size(); ++k) {
+          imgs.emplace_back();
+          sizes.emplace_back(it.video->width, it.video->height);
+          item_of.push_back(int(items.size()));
+        }
+        media_parts.push_back(pl::video_prompt_parts(*it.video, marker));
+      }
+      items.push_back(std::move(it));
     }
-    out.groups = get_decoder().frame_groups(text, sizes, encoder->max_frames(), po);
+    const auto groups = get_decoder().frame_groups(text, sizes, encoder->max_frames(), po, media_parts);
     std::string merged;
-    for (const auto& g : out.groups) {
+    for (size_t gi = 0; gi < groups.size(); ++gi) {
+      const auto& g = groups[gi];
+      const Item& it = items[size_t(item_of[size_t(g[0])])];
+      if (it.video) {
+        // a video: the chunks mtmd makes of its parts; they must be what the whole prompt's grouping gives
+        const auto vchunks = pl::video_chunks(*it.video, encoder->max_frames());
+        for (size_t c = 0; c < vchunks.size(); ++c) {
+          std::vector<int> want;
+          for (int f : vchunks[c].frames) want.push_back(it.bitmap0 + f);
+          if (po.frame_merge && (gi + c >= groups.size() || groups[gi + c] != want))
+            throw ck::Error(it.path + ": the video's last frame and the image after it have the same size and adjacent "
+                            "markers, which llama.cpp merges into one chunk; ck does not: put text between them");
+          out.groups.push_back(want);
+        }
+        auto encs = pl::encode_video(*encoder, *it.video, vchunks, it.path, it.sha, eo);
+        progress.done();
+        out.chunks.insert(out.chunks.end(), encs.begin(), encs.end());
+        out.paths.insert(out.paths.end(), encs.size(), it.path);
+        out.video_of.insert(out.video_of.end(), encs.size(), it.video);
+        // past this video's groups (its chunks when merged; one per frame with --no-frame-merge, which keeps
+        // different media apart but leaves a video's own frames paired, as ref_decode --no-frame-merge does)
+        while (gi + 1 < groups.size() && item_of[size_t(groups[gi + 1][0])] == item_of[size_t(g[0])]) ++gi;
+        continue;
+      }
       std::vector<ck::image::RgbImage> frames;
       std::string key;
       for (int j : g) {
+        if (items[size_t(item_of[size_t(j)])].video)
+          throw ck::Error(it.path + ": an image and the first frame of the video after it would merge into one "
+                          "chunk; ck does not: put text between them");
         frames.push_back(imgs[size_t(j)]);
-        key += shas[size_t(j)] + "+";
+        key += items[size_t(item_of[size_t(j)])].sha + "+";
       }
       if (g.size() > 1) {
         merged += std::string(merged.empty() ? "" : ", ");
-        for (size_t f = 0; f < g.size(); ++f) merged += (f ? "+" : "") + std::to_string(g[f] + 1);
+        for (size_t f = 0; f < g.size(); ++f) merged += (f ? "+" : "") + std::to_string(item_of[size_t(g[f])] + 1);
       }
-      out.chunks.push_back(encoder->encode_owned(frames, paths[size_t(g[0])], eo, key));
+      out.chunks.push_back(encoder->encode_owned(frames, it.path, eo, key));
+      out.groups.push_back(g);
+      out.paths.push_back(it.path);
+      out.video_of.push_back(nullptr);
       progress.done();
     }
     if (!merged.empty() && !quiet)
@@ -427,16 +524,34 @@ int body(int argc, char** argv) {
     pl::PromptOptions gpo;
     gpo.system = system_prompt;
     gpo.frame_merge = !no_frame_merge;
-    const Encoded ei = encode_images(images, interactive ? std::string() : prompt, gpo);
+    const Encoded ei = encode_images(media, interactive ? std::string() : prompt, gpo);
+    std::vector<const ck::video::Video*> reported;
     for (size_t k = 0; k < ei.chunks.size(); ++k) {
       const auto& e = ei.chunks[k];
       const auto& g = ei.groups[k];
+      if (const auto& v = ei.video_of[k]; v && std::find(reported.begin(), reported.end(), v.get()) == reported.end()) {
+        reported.push_back(v.get());
+        json ts = json::array();
+        for (const auto& p : v->parts)
+          if (!p.frame) ts.push_back(p.text);
+        json jv = file_info(ei.paths[k], e->info.meta["video"].value("sha256", ""));
+        jv["size"] = {v->width, v->height};
+        jv["source_fps"] = v->source_fps;
+        jv["fps"] = v->fps;
+        jv["duration_s"] = v->duration;
+        jv["n_frames"] = v->frames.size();
+        jv["n_chunks"] = e->info.meta["video"].value("n_chunks", 0);
+        jv["texts"] = ts;
+        jv["ffmpeg"] = v->ffmpeg_command;
+        rep["inputs"]["videos"].push_back(jv);
+      }
       pre_ms += e->preprocess_ms;
       enc_ms += e->encode_ms;
       enc_tokens += int64_t(e->info.rows);
       if (k == 0) rep["contracts"]["bridge"] = e->info.meta.value("bridge", json());
-      json entry = prefix_entry(k, images[size_t(g[0])], e->info);
-      entry["images"] = g;
+      json entry = prefix_entry(k, ei.paths[k], e->info);
+      entry["bitmaps"] = g;
+      if (e->info.meta.contains("video")) entry["video"] = e->info.meta["video"];
       entry["image_size"] = {e->source_width, e->source_height};
       entry["preprocessed_size"] = {e->pre_width, e->pre_height};
       entry["timings_ms"] = {{"preprocess", e->preprocess_ms}, {"encode", e->encode_ms}};
@@ -446,9 +561,9 @@ int body(int argc, char** argv) {
       if (!work_dir.empty())
         ck::bridge::write_prefix_file(work_dir + "/prefix." + std::to_string(k) + ".bin", e->info, e->rows);
       encoded.push_back(e);
-      refs.push_back({e->info, e->rows, images[size_t(g[0])]});
+      refs.push_back({e->info, e->rows, ei.paths[k]});
     }
-    rep["prefix"] = images.empty() ? json() : jprefix;
+    rep["prefix"] = media.empty() ? json() : jprefix;
     rep.set_timing("preprocess", pre_ms);
     rep.set_timing("encode", enc_ms);
     rep["token_counts"] = {{"encode", enc_tokens}, {"prefill", nullptr}, {"decode", nullptr}};
@@ -487,7 +602,7 @@ int body(int argc, char** argv) {
     // attached with /image before the message they belong to; encoded images are cached by content.
     json turns = json::array();
     std::vector<std::string> pending;  // /image paths for the next message, plus the --image ones first
-    for (const auto& im : images) pending.push_back(im);
+    for (const auto& im : media) pending.push_back(im);
     std::vector<int32_t> last_ids;
     const bool tty_in = isatty(STDIN_FILENO) != 0;
     bool first_turn = true;
@@ -530,7 +645,7 @@ int body(int argc, char** argv) {
         const Encoded imgs = encode_images(pending, line, po);
         std::vector<pl::PrefixRef> trefs;
         for (size_t k = 0; k < imgs.chunks.size(); ++k)
-          trefs.push_back({imgs.chunks[k]->info, imgs.chunks[k]->rows, pending[size_t(imgs.groups[k][0])]});
+          trefs.push_back({imgs.chunks[k]->info, imgs.chunks[k]->rows, imgs.paths[k]});
         const pl::DecodePlan plan = decoder.plan(line, trefs, po);
         const auto r = generate(plan, true);
         std::fputc('\n', stdout);

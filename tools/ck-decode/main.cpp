@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <thread>
@@ -44,8 +45,9 @@ int body(int argc, char** argv) {
        jinja = false;
   dc::SamplingParams sp;
   app.add_option("-m,--model", model_dir, "decoder directory (call.json + layout.json from ck-layout)")->required();
-  app.add_option("--prefix", prefix_srcs, "image prefix from ck-encode: FILE, - (stdin) or shm:NAME; repeat for "
-                                         "several images (the k-th --prefix goes to the k-th marker)")
+  app.add_option("--prefix", prefix_srcs, "image prefix from ck-encode: FILE, - (stdin), shm:NAME, or a directory "
+                                         "from ck-encode --video -o DIR (its prefixes in order = one marker); repeat "
+                                         "for several images (the k-th --prefix goes to the k-th marker)")
       ->allow_extra_args(false);
   app.add_option("-p,--prompt", prompt, "the user prompt (image markers <__media__> place the images in order; "
                                         "without any, one marker per image follows the text, as llama-mtmd-cli)");
@@ -108,7 +110,24 @@ int body(int argc, char** argv) {
   }
   if (prompt.empty() && prompt_file.empty()) throw ck::Error("no prompt: give -p TEXT or -f FILE");
 
-  // Prefixes, one per image, in marker order.
+  // Prefixes, one per image, in marker order; a directory (ck-encode --video -o DIR) = its *.prefix files, sorted.
+  {
+    std::vector<std::string> expanded;
+    for (const auto& src : prefix_srcs) {
+      std::error_code ec;
+      if (src != "-" && src.rfind("shm:", 0) != 0 && std::filesystem::is_directory(src, ec)) {
+        std::vector<std::string> files;
+        for (const auto& e : std::filesystem::directory_iterator(src, ec))
+          if (e.is_regular_file() && e.path().extension() == ".prefix") files.push_back(e.path().string());
+        if (files.empty()) ck::fail(src, "a directory without .prefix files");
+        std::sort(files.begin(), files.end());
+        expanded.insert(expanded.end(), files.begin(), files.end());
+      } else {
+        expanded.push_back(src);
+      }
+    }
+    prefix_srcs = expanded;
+  }
   int n_stdin = 0;
   for (const auto& src : prefix_srcs) n_stdin += src == "-";
   if (n_stdin > 1) throw ck::Error("--prefix -: stdin can carry one prefix only");

@@ -2,6 +2,8 @@
 //   ck-encode [-m DIR] IMAGE|- [-o FILE | --shm NAME]     (default: stdout, refused on a terminal)
 //   ck-encode [-m DIR] IMAGE1 IMAGE2 [-o FILE]            (two same-size frames -> one 2-frame prefix, as mtmd
 //                                                          merges two adjacent same-size images for Qwen-VL)
+//   ck-encode [-m DIR] --video FILE -o OUTDIR             (a video: one prefix per chunk, OUTDIR/video.NNNN.prefix
+//                                                          + video.json; ck-decode --prefix OUTDIR)
 //   ck-encode --info PREFIX|shm:NAME                      (print a prefix header)
 //   ck-encode --rm-shm NAME                               (remove a shared-memory prefix)
 // DIR (default $CK_ENCODER) holds call.json + layout.json from `ck-convert | ck-lower | ck-layout -o DIR`.
@@ -12,6 +14,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,7 +29,9 @@
 #include "dump/reader.h"
 #include "dump/writer.h"
 #include "image/decode.h"
+#include "core/sha256.h"
 #include "pipeline/encoder.h"
+#include "pipeline/video_input.h"
 
 namespace {
 
@@ -49,14 +54,80 @@ int info(const std::string& src) {
   return 0;
 }
 
+// ck-encode --video FILE -o DIR: the chunks mtmd makes of the video (pipeline/video_input.h), one prefix each,
+// DIR/video.NNNN.prefix in prompt order, and DIR/video.json (ck.video_chunks: fps, frames and texts per chunk).
+// DIR is built as DIR.tmp.<pid> and renamed: all or nothing; an existing non-empty DIR is refused.
+int encode_video(const std::string& path, const std::string& model, const std::string& dir, int threads,
+                 int min_tokens, int max_tokens, const std::string& json_out) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::exists(dir, ec) && !(fs::is_directory(dir, ec) && fs::is_empty(dir, ec)))
+    ck::fail(dir, "exists and is not an empty directory (ck-encode --video writes a directory of prefixes)");
+  ck::pipeline::Encoder enc(model, threads);
+  const ck::video::Video v = ck::video::read_video(path);
+  const auto chunks = ck::pipeline::video_chunks(v, enc.max_frames());
+  ck::pipeline::EncodeOptions eo;
+  eo.min_tokens = min_tokens;
+  eo.max_tokens = max_tokens;
+  const auto enc_chunks = ck::pipeline::encode_video(enc, v, chunks, path, ck::sha256_file_hex(path), eo);
+  const std::string tmp = dir + ".tmp." + std::to_string(getpid());
+  fs::remove_all(tmp, ec);
+  fs::create_directories(tmp, ec);
+  if (ec) ck::fail(dir, "cannot create " + tmp + ": " + ec.message());
+  json j;
+  j["format"] = "ck.video_chunks";
+  j["version"] = 1;
+  j["file"] = fs::path(path).filename().string();
+  j["size"] = {v.width, v.height};
+  j["source_fps"] = v.source_fps;
+  j["fps"] = v.fps;
+  j["duration_s"] = v.duration;
+  j["n_frames"] = v.frames.size();
+  j["ffmpeg"] = v.ffmpeg_command;
+  json jc = json::array();
+  double enc_ms = 0;
+  for (size_t c = 0; c < enc_chunks.size(); ++c) {
+    const auto& e = enc_chunks[c];
+    char name[64];
+    std::snprintf(name, sizeof(name), "video.%04zu.prefix", c);
+    try {
+      ck::bridge::write_prefix_file(tmp + "/" + name, e->info, e->rows);
+    } catch (...) {
+      fs::remove_all(tmp, ec);
+      throw;
+    }
+    enc_ms += e->encode_ms;
+    const auto& vm = e->info.meta["video"];
+    jc.push_back({{"prefix", name}, {"frames", vm["frame_indices"]}, {"frame_times_s", vm["frame_times_s"]},
+                  {"texts_before", vm["texts_before"]}, {"texts_after", vm["texts_after"]}, {"rows", e->info.rows},
+                  {"grid", {e->info.grid_nx, e->info.grid_ny}}});
+  }
+  j["chunks"] = jc;
+  j["encode_ms"] = enc_ms;
+  ck::write_text_file(tmp + "/video.json", j.dump(1) + "\n");
+  fs::remove(dir, ec);
+  fs::rename(tmp, dir, ec);
+  if (ec) {
+    fs::remove_all(tmp, ec);
+    ck::fail(dir, "cannot rename the finished directory into place");
+  }
+  if (!json_out.empty()) {
+    if (json_out == "-") std::fprintf(stderr, "%s\n", j.dump(2).c_str());
+    else ck::write_text_file(json_out, j.dump(2) + "\n");
+  }
+  return 0;
+}
+
 int body(int argc, char** argv) {
   CLI::App app{"ck-encode: image -> ck.prefix (Qwen3-VL vision encoder, bit-identical to llama.cpp b10256)"};
   std::vector<std::string> images;
-  std::string model, out, shm, rm_shm, info_src, json_out, dump_dir, borrow_dir;
+  std::string model, out, shm, rm_shm, info_src, json_out, dump_dir, borrow_dir, video_path;
   int threads = 0, min_tokens = 0, max_tokens = 0;
   bool overwrite_dump = false, profile_flag = false;
   app.add_option("image", images, "input image (PNG, JPEG, BMP, GIF, ...); - = stdin; two same-size images = "
                                   "the two temporal frames of one chunk (one prefix)");
+  app.add_option("--video", video_path, "a video file (read with ffprobe/ffmpeg as llama.cpp's mtmd-helper: 4 fps, "
+                                        "source size): one prefix per chunk into the directory -o DIR");
   app.add_option("-m,--model", model, "encoder directory from ck-layout -o (default $CK_ENCODER)");
   app.add_option("-o,--output", out, "write the prefix to this file (atomic)");
   app.add_option("--shm", shm, "write the prefix to POSIX shared memory NAME");
@@ -82,6 +153,20 @@ int body(int argc, char** argv) {
     return 0;
   }
   if (!info_src.empty()) return info(info_src);
+  if (!video_path.empty()) {
+    if (!images.empty()) ck::fail("ck-encode", "--video takes no image arguments");
+    if (out.empty()) ck::fail("--video", "needs -o DIR (one prefix per chunk: DIR/video.NNNN.prefix + DIR/video.json)");
+    if (!shm.empty() || !dump_dir.empty() || !borrow_dir.empty())
+      ck::fail("--video", "not with --shm / --dump / --borrow");
+    if (model.empty()) {
+      const char* env = std::getenv("CK_ENCODER");
+      if (!env || !*env) ck::fail("ck-encode", "no model: pass -m DIR or set CK_ENCODER");
+      model = env;
+    }
+    if (threads < 0) ck::fail("--threads", "must be >= 1");
+    if (threads == 0) threads = ck::ThreadPool::physical_cores();
+    return encode_video(video_path, model, out, threads, min_tokens, max_tokens, json_out);
+  }
   if (images.empty()) ck::fail("ck-encode", "no image given (ck-encode [-m DIR] IMAGE|-)");
   for (const auto& im : images)
     if (im.empty()) ck::fail("ck-encode", "empty image name");

@@ -4,7 +4,8 @@
 #              [CASES (default: every case of case.json)] [THREADS (default: 1,2)]
 # Per preset: ck-synth the models (sha256 must equal the golden's), plan them, then per case
 #   ck-encode the images as mtmd groups them (a merged pair = ck-encode A B = one 2-frame prefix; with the case's
-#   no_frame_merge every image alone), and
+#   no_frame_merge every image alone; a video: ck-encode --video V -o DIR, the videos made by make_videos.sh and
+#   their frames checked against the golden's sha256), and
 #   decode:     ck-decode: chunks/positions, prompt text token ids, 32 greedy token ids, first-token logits sha256,
 #               at every THREADS count (against the oracle's run at that count)
 #   all_logits: ck-decode --logits-all-out (every prompt position + every step), sha256 of the file
@@ -14,7 +15,7 @@ set -uo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../../.." && pwd)"
 B="$1"; W="$2"; PRESETS="${3:-tiny,small}"; WHAT="${4:-decode,all_logits,bridge}"; CASES="${5:-}"; THREADS="${6:-1,2}"
-G="$HERE/golden.json"
+G="${CK_FRAMES_GOLDEN:-$HERE/golden.json}"   # parity_full.sh: a live golden of its own presets
 IMAGES="$ROOT/tests/parity/images"
 fresh() { [ -e "$1" ] && [ -z "$(find "$ROOT/templates" "$B/ck-convert" "$B/ck-lower" "$B/ck-layout" -newer "$1" -print -quit)" ]; }
 mkdir -p "$W"
@@ -24,6 +25,15 @@ bad() { echo "NOT OK  $*"; fails=$((fails + 1)); }
 jg()  { jq -r "$@" "$G"; }
 N="$(jg .case.n_predict)"
 [ -n "$CASES" ] || CASES="$(jg '.case.cases | keys_unsorted | join(",")')"
+VIDEOS="$W/videos"
+if [ "$(jg '[.case.cases[] | .videos // [] | length] | add')" != 0 ] && [[ ",$CASES," == *",video"* ]]; then
+  bash "$HERE/make_videos.sh" "$VIDEOS"
+  for v in $(jg '.videos | keys[]'); do
+    got=$(ffmpeg -nostdin -i "$VIDEOS/$v" -vf fps=4.000000 -f rawvideo -pix_fmt rgb24 pipe:1 -loglevel error | sha256sum | cut -d' ' -f1)
+    [ "$got" = "$(jg ".videos[\"$v\"].frames_rgb24_sha256")" ] && ok "frames video $v: ffmpeg frames = the golden's" \
+      || bad "frames video $v: ffmpeg decodes other frames than the golden's ($(ffmpeg -version | head -1))"
+  done
+fi
 for preset in ${PRESETS//,/ }; do
   d="$W/$preset"; mkdir -p "$d/models"
   for k in mmproj-f32 text-f16; do
@@ -48,6 +58,7 @@ for preset in ${PRESETS//,/ }; do
     g=".presets.$preset.cases.$c"
     PROMPT="$(jg ".case.cases.$c.prompt")"
     mapfile -t IMGS < <(jg ".case.cases.$c.images[]")
+    mapfile -t VIDS < <(jg ".case.cases.$c.videos // [] | .[]")
     nfm=(); [ "$(jg ".case.cases.$c.no_frame_merge")" = true ] && nfm=(--no-frame-merge)
     # the groups mtmd makes: adjacent same-size pairs (every golden case has its markers adjacent, in image order;
     # the size is the PNG IHDR's width and height)
@@ -64,6 +75,12 @@ for preset in ${PRESETS//,/ }; do
       "$B/ck-encode" -m "$d/mmproj-f32" -t 2 "${grp[@]}" -o "$d/$c.$k.prefix" 2>"$d/encode.err" \
         || { bad "frames $preset $c: ck-encode ${grp[*]} failed: $(tail -1 "$d/encode.err")"; continue 2; }
       pre+=(--prefix "$d/$c.$k.prefix"); k=$((k + 1))
+    done
+    for v in "${VIDS[@]}"; do
+      rm -rf "$d/$c.$v.d"
+      "$B/ck-encode" -m "$d/mmproj-f32" -t 2 --video "$VIDEOS/$v" -o "$d/$c.$v.d" 2>"$d/encode.err" \
+        || { bad "frames $preset $c: ck-encode --video $v failed: $(tail -1 "$d/encode.err")"; continue 2; }
+      pre+=(--prefix "$d/$c.$v.d")
     done
     if [[ ",$WHAT," == *",decode,"* ]]; then
       tag="frames $preset $c"
@@ -104,14 +121,15 @@ for preset in ${PRESETS//,/ }; do
     if [[ ",$WHAT," == *",bridge,"* ]]; then
       tag="frames $preset $c ck-bridge"
       args=(); for i in "${IMGS[@]}"; do args+=(--image "$IMAGES/$i"); done
+      for v in "${VIDS[@]}"; do args+=(--video "$VIDEOS/$v"); done
       if "$B/ck-bridge" --mmproj "$d/models/$preset-mmproj-f32.gguf" --model "$d/models/$preset-text-f16.gguf" \
            "${args[@]}" "${nfm[@]}" -p "$PROMPT" -n "$N" -t 2 --cache-dir "$d/cache" --report "$d/report.json" \
            > /dev/null 2> "$d/bridge.err"; then
         [ "$(jq -c .output.token_ids "$d/report.json")" = "$(jg -c "$g.threads[\"2\"].tokens")" ] \
           && ok "$tag: token ids" || bad "$tag: token ids differ"
-        [ "$(jq '[.prefix[] | .frames] | add' "$d/report.json")" = "${#IMGS[@]}" ] && \
+        [ "$(jq '[.prefix[] | .frames] | add' "$d/report.json")" = "$(jg "${#IMGS[@]} + ([.case.cases.$c.videos[]? as \$v | .videos[\$v].n_frames] | add // 0)")" ] && \
         [ "$(jq '.prefix | length' "$d/report.json")" = "$(jg "[$g.chunks[] | select(.type == \"image\")] | length")" ] \
-          && ok "$tag: report: one prefix per oracle image chunk, frames sum to ${#IMGS[@]}" \
+          && ok "$tag: report: one prefix per oracle image chunk, frames sum to the images + video frames" \
           || bad "$tag: report prefixes/frames"
       else
         bad "$tag: ck-bridge failed: $(tail -1 "$d/bridge.err")"

@@ -6,7 +6,13 @@
 //   several images: --image may be repeated; image k goes to the k-th marker of the prompt (mtmd_tokenize);
 //   a prompt without markers gets one marker per image, appended (or prepended with --image-first).
 //   Adjacent markers whose images have the same size are merged into one 2-frame chunk by mtmd (qwen-vl
-//   temporal merge) - that is what llama.cpp does, so ref_decode does not prevent it.
+//   temporal merge) - that is what llama.cpp does, so ref_decode does not prevent it. --no-frame-merge: the
+//   formatted prompt is split at the markers as mtmd's split_text does and every piece is tokenized by its own
+//   mtmd_tokenize call (a marker piece with its one bitmap), so no two images share a chunk (what b10507's
+//   mtmd_bitmap_set_mergeable(false) gives); adjacent text chunks are joined into one text chunk, as one
+//   mtmd_tokenize call would make them (mtmd_tokenizer::add_text appends to the previous text chunk).
+//   With an MTMD_VIDEO build a non-image --image file is decoded as a video (mtmd_helper_bitmap_init_from_file:
+//   ffprobe/ffmpeg subprocess, 4 fps, "Video:" and timestamp texts, lazily expanded by mtmd_tokenize).
 //   formatted = chat template of the model (llama_chat_apply_template, add_assistant=true)
 //   mtmd_tokenize(text, add_special=true, parse_special=true, bitmaps)
 //   per chunk: text -> mtmd_helper_eval_chunk_single(); image -> mtmd_encode_chunk() (timed separately)
@@ -23,7 +29,7 @@
 //              [--prompt-logits-out prompt_logits.f32]
 //              [--emb-out img_emb.f32] [--meta out.json] [--image-first]
 //              [--n-ctx 4096] [--n-batch 2048] [--n-ubatch 512] [--flash-attn on|off|auto]
-//              [--mmproj-flash-attn auto|on|off] [--kv-type f16|f32|bf16|q8_0] [--verbose]
+//              [--mmproj-flash-attn auto|on|off] [--kv-type f16|f32|bf16|q8_0] [--no-frame-merge] [--verbose]
 //              [--dump-dir DIR [--dump-filter SUBSTR] [--dump-all] [--dump-steps K]]
 //   --prompt-logits-out FILE: logits at EVERY prompt position, [n_prompt_tokens][n_vocab] f32, in prompt order
 //   (text tokens and image-embedding positions). Every prompt token of every llama_decode is marked as an
@@ -79,6 +85,26 @@ static void collect_logits(llama_context * lctx, int n_rows, int n_vocab, std::v
 }
 
 // Text chunk with every token an output (mtmd_helper_eval_chunk_single with batch.logits = 1 everywhere).
+// mtmd_helper_eval_chunk_single's text path (b10256 tools/mtmd/mtmd-helper.cpp) on a token list: batches of
+// n_batch tokens, seq 0, logits on the very last token only when logits_last.
+static int eval_text_like_helper(llama_context * lctx, const llama_token * toks, size_t nt, llama_pos & n_past,
+                                 int n_batch, bool logits_last) {
+    llama_batch b = llama_batch_init(n_batch, 0, 1);
+    size_t i = 0;
+    int ret = 0;
+    while (i < nt) {
+        b.n_tokens = 0;
+        for (; i < nt && b.n_tokens < n_batch; i++) {
+            const int j = b.n_tokens++;
+            b.token[j] = toks[i]; b.pos[j] = n_past++; b.n_seq_id[j] = 1; b.seq_id[j][0] = 0; b.logits[j] = false;
+        }
+        if (logits_last && i == nt) b.logits[b.n_tokens - 1] = true;
+        if ((ret = llama_decode(lctx, b)) != 0) break;
+    }
+    llama_batch_free(b);
+    return ret;
+}
+
 static int eval_text_all_logits(llama_context * lctx, const llama_token * toks, size_t nt, llama_pos & n_past,
                                 int n_batch, int n_vocab, std::vector<float> & out) {
     llama_batch batch = llama_batch_init(n_batch, 0, 1);
@@ -151,14 +177,14 @@ static void usage() {
         "                  [--prompt-logits-out prompt_logits.f32]\n"
         "                  [--emb-out img_emb.f32] [--meta out.json] [--image-first]\n"
         "                  [--n-ctx 4096] [--n-batch 2048] [--n-ubatch 512] [--flash-attn on|off|auto]\n"
-        "                  [--mmproj-flash-attn auto|on|off] [--kv-type f16] [--no-warmup] [--verbose]\n"
+        "                  [--mmproj-flash-attn auto|on|off] [--kv-type f16] [--no-warmup] [--no-frame-merge] [--verbose]\n"
         "                  [--dump-dir DIR [--dump-filter S] [--dump-all] [--dump-steps K]]\n");
 }
 
 int main(int argc, char ** argv) {
     args a;
     try {
-        a = parse_args(argc, argv, {"--no-image", "--image-first", "--verbose", "--no-warmup", "--dump-all", "-h", "--help"});
+        a = parse_args(argc, argv, {"--no-image", "--image-first", "--verbose", "--no-warmup", "--dump-all", "--no-frame-merge", "-h", "--help"});
     } catch (const std::exception & e) {
         fprintf(stderr, "error: %s\n", e.what());
         usage();
@@ -310,25 +336,88 @@ int main(int argc, char ** argv) {
             bmps.push_back(bw.bitmap);
             owned.push_back(bw.bitmap);
         }
-        mtmd_input_chunks * chunks = mtmd_input_chunks_init();
-        mtmd_input_text text = {formatted.c_str(), formatted.size(), /*add_special*/ true, /*parse_special*/ true};
-        if (mtmd_tokenize(mctx, chunks, &text, bmps.data(), bmps.size()) != 0) {
-            fprintf(stderr, "error: mtmd_tokenize failed\n");
-            return 1;
+        // The chunk list: one mtmd_tokenize of the whole prompt (what llama.cpp does), or with --no-frame-merge
+        // one call per split_text piece, adjacent text joined (item.chunk == nullptr: joined text tokens).
+        struct item {
+            const mtmd_input_chunk * chunk = nullptr;
+            std::vector<llama_token> text;
+        };
+        std::vector<item> items;
+        std::vector<mtmd_input_chunks *> all_chunks;
+        const auto add_chunks = [&](mtmd_input_chunks * cs, bool join_text) {
+            for (size_t i = 0; i < mtmd_input_chunks_size(cs); i++) {
+                const mtmd_input_chunk * c = mtmd_input_chunks_get(cs, i);
+                if (join_text && mtmd_input_chunk_get_type(c) == MTMD_INPUT_CHUNK_TYPE_TEXT) {
+                    size_t nt = 0;
+                    const llama_token * toks = mtmd_input_chunk_get_tokens_text(c, &nt);
+                    if (items.empty() || items.back().chunk != nullptr) items.push_back({});
+                    items.back().text.insert(items.back().text.end(), toks, toks + nt);
+                } else {
+                    items.push_back({c, {}});
+                }
+            }
+        };
+        if (!a.has("--no-frame-merge")) {
+            mtmd_input_chunks * chunks = mtmd_input_chunks_init();
+            all_chunks.push_back(chunks);
+            mtmd_input_text text = {formatted.c_str(), formatted.size(), /*add_special*/ true, /*parse_special*/ true};
+            if (mtmd_tokenize(mctx, chunks, &text, bmps.data(), bmps.size()) != 0) {
+                fprintf(stderr, "error: mtmd_tokenize failed\n");
+                return 1;
+            }
+            add_chunks(chunks, false);
+        } else {
+            // mtmd_tokenizer's split_text: "a<M>b" -> "a", "<M>", "b", empty pieces dropped
+            const std::string marker = mtmd_default_marker();
+            std::vector<std::string> pieces;
+            for (size_t start = 0;;) {
+                const size_t pos = formatted.find(marker, start);
+                if (pos == std::string::npos) {
+                    if (start < formatted.size()) pieces.push_back(formatted.substr(start));
+                    break;
+                }
+                if (pos > start) pieces.push_back(formatted.substr(start, pos - start));
+                pieces.push_back(marker);
+                start = pos + marker.size();
+            }
+            size_t i_bm = 0;
+            bool first = true;
+            for (const auto & piece : pieces) {
+                const bool is_marker = piece == marker;
+                if (is_marker && i_bm >= bmps.size()) {
+                    fprintf(stderr, "error: more markers than images\n");
+                    return 1;
+                }
+                mtmd_input_chunks * chunks = mtmd_input_chunks_init();
+                all_chunks.push_back(chunks);
+                mtmd_input_text text = {piece.c_str(), piece.size(), /*add_special*/ first, /*parse_special*/ true};
+                const mtmd_bitmap * bm = is_marker ? bmps[i_bm++] : nullptr;
+                if (mtmd_tokenize(mctx, chunks, &text, is_marker ? &bm : nullptr, is_marker ? 1 : 0) != 0) {
+                    fprintf(stderr, "error: mtmd_tokenize failed (piece '%s')\n", piece.c_str());
+                    return 1;
+                }
+                add_chunks(chunks, true);
+                first = false;
+            }
+            if (i_bm != bmps.size()) {
+                fprintf(stderr, "error: fewer markers than images\n");
+                return 1;
+            }
         }
-        const size_t n_chunks = mtmd_input_chunks_size(chunks);
+        const size_t n_chunks = items.size();
         for (size_t i = 0; i < n_chunks; i++) {
-            const mtmd_input_chunk * chunk = mtmd_input_chunks_get(chunks, i);
+            const mtmd_input_chunk * chunk = items[i].chunk;
             const bool last = i == n_chunks - 1;
-            const auto type = mtmd_input_chunk_get_type(chunk);
+            const auto type = chunk ? mtmd_input_chunk_get_type(chunk) : MTMD_INPUT_CHUNK_TYPE_TEXT;
             if (type == MTMD_INPUT_CHUNK_TYPE_TEXT) {
-                size_t nt = 0;
-                const llama_token * toks = mtmd_input_chunk_get_tokens_text(chunk, &nt);
+                size_t nt = items[i].text.size();
+                const llama_token * toks = chunk ? mtmd_input_chunk_get_tokens_text(chunk, &nt) : items[i].text.data();
                 prompt_tokens_text.insert(prompt_tokens_text.end(), toks, toks + nt);
                 n_text_tokens += (int) nt;
                 const double t0 = now_ms();
                 if (prompt_all ? eval_text_all_logits(lctx, toks, nt, n_past, n_batch, n_vocab, prompt_logits) != 0
-                               : mtmd_helper_eval_chunk_single(mctx, lctx, chunk, n_past, 0, n_batch, last, &n_past) != 0) {
+                               : chunk ? mtmd_helper_eval_chunk_single(mctx, lctx, chunk, n_past, 0, n_batch, last, &n_past) != 0
+                                       : eval_text_like_helper(lctx, toks, nt, n_past, n_batch, last) != 0) {
                     fprintf(stderr, "error: text chunk eval failed\n");
                     return 1;
                 }
@@ -377,7 +466,7 @@ int main(int argc, char ** argv) {
                 chunk_desc.push_back("{\"type\":\"media_last\"}");
             }
         }
-        mtmd_input_chunks_free(chunks);
+        for (mtmd_input_chunks * c : all_chunks) mtmd_input_chunks_free(c);
         for (mtmd_bitmap * b : owned) mtmd_bitmap_free(b);
     } else {
         std::vector<llama_token> toks(formatted.size() + 16);

@@ -6,9 +6,11 @@
 //   -> clip_image_batch_encode(ctx_v, n_threads, batch)                 (ViT + merger + deepstack)
 // with clip_init() parameters identical to mtmd_init_from_file() with mtmd_context_params_default()
 // (use_gpu=true -> CPU here, flash_attn=auto, warmup=true, image_min/max_tokens=-1 i.e. from GGUF).
+// --image2 IMG2: a 2-frame chunk, as mtmd_tokenizer::add_media builds one for two merged same-size bitmaps
+// ([QWEN_VIDEO]): both preprocessed, one batch of 2 entries, one clip_image_batch_encode (n_tokens of one frame).
 //
 // usage:
-//   ref_encode --mmproj M.gguf (--image IMG | --input-f32 F --input-nx W --input-ny H)
+//   ref_encode --mmproj M.gguf (--image IMG [--image2 IMG2] | --input-f32 F --input-nx W --input-ny H)
 //              [--threads N] --out emb.f32 [--meta meta.json] [--dump-dir DIR] [--dump-filter SUBSTR] [--dump-all]
 //              [--preproc-out pre.f32] [--repeat R] [--flash-attn auto|on|off] [--no-warmup]
 //              [--image-min-tokens N] [--image-max-tokens N] [--verbose]
@@ -31,7 +33,7 @@ using namespace oracle;
 
 static void usage() {
     fprintf(stderr,
-        "usage: ref_encode --mmproj M.gguf (--image IMG | --input-f32 F --input-nx W --input-ny H)\n"
+        "usage: ref_encode --mmproj M.gguf (--image IMG [--image2 IMG2] | --input-f32 F --input-nx W --input-ny H)\n"
         "                  [--threads N] --out emb.f32 [--meta meta.json] [--dump-dir DIR] [--dump-filter S] [--dump-all]\n"
         "                  [--preproc-out pre.f32] [--repeat R] [--flash-attn auto|on|off] [--no-warmup]\n"
         "                  [--image-min-tokens N] [--image-max-tokens N] [--verbose]\n");
@@ -53,6 +55,7 @@ int main(int argc, char ** argv) {
     }
     const std::string mmproj   = a.get("--mmproj");
     const std::string img_path = a.get("--image");
+    const std::string img2_path = a.get("--image2");
     const std::string in_f32   = a.get("--input-f32");
     const std::string out_path = a.get("--out");
     const std::string meta_path = a.get("--meta");
@@ -148,10 +151,33 @@ int main(int argc, char ** argv) {
         mtmd_image_preprocessor_dyn_size preproc(ctx_v);
         mtmd_image_preproc_out pout = preproc.preprocess(img_u8);
         for (auto & e : pout.entries) batch_f32.entries.push_back(std::move(e));
+        if (!img2_path.empty()) {
+            if (!dump_dir.empty()) {
+                fprintf(stderr, "error: --image2 does not record dumps\n");
+                return 1;
+            }
+            mtmd_helper_bitmap_wrapper bw2 = mtmd_helper_bitmap_init_from_file(nullptr, img2_path.c_str(), false);
+            if (!bw2.bitmap) {
+                fprintf(stderr, "error: failed to load image %s\n", img2_path.c_str());
+                return 1;
+            }
+            if ((int) mtmd_bitmap_get_nx(bw2.bitmap) != orig_nx || (int) mtmd_bitmap_get_ny(bw2.bitmap) != orig_ny) {
+                fprintf(stderr, "error: --image2 must have --image's size (mtmd_bitmap::can_merge_with)\n");
+                return 1;
+            }
+            const unsigned char * d2 = mtmd_bitmap_get_data(bw2.bitmap);
+            clip_image_u8 img2_u8;
+            img2_u8.set_size({orig_nx, orig_ny}, false);
+            img2_u8.cpy_buf(std::vector<uint8_t>(d2, d2 + mtmd_bitmap_get_n_bytes(bw2.bitmap)));
+            mtmd_bitmap_free(bw2.bitmap);
+            mtmd_image_preproc_out pout2 = preproc.preprocess(img2_u8);
+            for (auto & e : pout2.entries) batch_f32.entries.push_back(std::move(e));
+        }
         t_pre1 = now_ms();
     }
-    if (batch_f32.entries.size() != 1) {
-        fprintf(stderr, "error: expected 1 preprocessed entry, got %zu\n", batch_f32.entries.size());
+    const size_t n_entries = img2_path.empty() ? 1 : 2;
+    if (batch_f32.entries.size() != n_entries) {
+        fprintf(stderr, "error: expected %zu preprocessed entries, got %zu\n", n_entries, batch_f32.entries.size());
         return 1;
     }
     const clip_image_f32 & e0 = batch_f32.entries[0];
@@ -252,6 +278,7 @@ int main(int argc, char ** argv) {
       << "  \"mmproj\": " << jstr(mmproj) << ",\n"
       << "  \"image\": " << jstr(in_f32.empty() ? img_path : in_f32) << ",\n"
       << "  \"input_kind\": " << jstr(in_f32.empty() ? "image_file" : "preprocessed_f32") << ",\n"
+      << "  \"frames\": " << n_entries << ",\n"
       << "  \"image_nx\": " << orig_nx << ", \"image_ny\": " << orig_ny << ",\n"
       << "  \"preprocess_nx\": " << pnx << ", \"preprocess_ny\": " << pny << ",\n"
       << "  \"patch_size\": " << hp->patch_size << ", \"n_merge\": " << hp->n_merge << ",\n"
