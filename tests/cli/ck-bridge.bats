@@ -123,7 +123,7 @@ bridge() { "$BR" --mmproj "$MM" --model "$TX" --image "$IMG" -p "Describe the im
   run -2 "$BR" --model "$TX" --start-from prefix -p "x" --cache-dir "$CACHE"
   [[ "$output" == *"--start-from prefix needs at least one --prefix"* ]]
   run -2 "$BR" --model "$TX" --start-from prefix --prefix "$IMG" --image "$IMG" -p "x" --cache-dir "$CACHE"
-  [[ "$output" == *"--image/--mmproj do not apply"* ]]
+  [[ "$output" == *"--image/--video/--mmproj do not apply"* ]]
   run -2 bridge --prefix "$IMG" --cache-dir "$CACHE"
   [[ "$output" == *"--prefix needs --start-from prefix"* ]]
   run -2 "$BR" --model "$TX" --start-from prefix --prefix missing.bin -p "x" --cache-dir "$CACHE"
