@@ -128,6 +128,9 @@ int64_t eval_int(const std::string& text, const NameResolver& resolve, const std
   Number v = eval_expr(text, resolve, where);
   if (v.is_float) {
     if (v.f != std::floor(v.f)) fail(where, "expression '" + text + "' is not an integer");
+    // int64_t(1e308) is undefined behaviour (ck_fuzz_manifest, UBSan: a config value 1e308)
+    if (!(v.f >= -9223372036854775808.0 && v.f < 9223372036854775808.0))
+      fail(where, "expression '" + text + "' is outside the 64-bit integer range");
     return int64_t(v.f);
   }
   return v.i;
