@@ -363,11 +363,20 @@ void Server::run() {
         ++I.connections;
         I.fds.insert(sock.native_handle());
       }
-      std::thread([&, s = std::move(sock)]() mutable {
-        int fd = s.native_handle();
-        session(s);
+      // The socket lives on the heap and is destroyed inside the thread body, before the connection count
+      // drops: run() may return (and the io_context die) the moment it reaches 0, and a socket destroyed after
+      // that deregisters from a freed reactor (CI: "free(): double free detected" in BadRequestsAre4xx...).
+      auto owned = std::make_unique<tcp::socket>(std::move(sock));
+      std::thread([&, p = std::move(owned)]() mutable {
+        std::unique_ptr<tcp::socket> s = std::move(p);
+        const int fd = s->native_handle();
+        session(*s);
+        {
+          std::lock_guard lk(I.mu);
+          I.fds.erase(fd);  // before close: a new connection may get the same fd number
+        }
+        s.reset();
         std::lock_guard lk(I.mu);
-        I.fds.erase(fd);
         --I.connections;
         I.cv.notify_all();
       }).detach();
