@@ -11,6 +11,7 @@
 #include "core/thread_pool.h"
 #include "decode/chat.h"
 #include "decode/ubatch.h"
+#include "image/decode.h"
 #include "pipeline/compile.h"
 #include "pipeline/decoder.h"
 #include "pipeline/decoder_backend.h"
@@ -37,7 +38,7 @@ RequestError bad(std::string msg, std::string param = {}) {
 // What a KV cache holds, one entry per cell group: a text token, or a whole image (its sha256 and token count).
 struct Item {
   int32_t token = -1;
-  std::string image;  // sha256 of the image bytes (empty: a text token)
+  std::string image;  // the image chunk's cache key: sha256 of its image bytes, "a+b" for 2 frames (empty: text)
   int64_t n_tokens = 1;
   bool operator==(const Item& o) const { return token == o.token && image == o.image && n_tokens == o.n_tokens; }
 };
@@ -148,44 +149,83 @@ GenerateResult PipelineEngine::generate(const ChatRequest& req, const std::funct
     msgs.push_back({m.role, content});
   }
 
-  // Images: encoded once per content hash.
-  std::vector<std::shared_ptr<const pl::EncodedImage>> encoded;
+  // The prompt text, from the whole conversation (any slot's model: they are one model).
+  std::string formatted;
+  try {
+    formatted = dc::apply_chat_shell(I.slots[0].dec->model().chat, msgs, true, formats, "model");
+  } catch (const ck::Error& e) {
+    throw bad(e.what(), "messages");
+  }
+  pl::PromptOptions po;
+  po.raw = true;
+
+  // Images: grouped into chunks as mtmd_tokenizer::tokenize groups them (pipeline::Decoder::frame_groups, the
+  // grouping ck-bridge uses: two same-size images at adjacent markers = one 2-frame chunk), each chunk encoded once
+  // per content: the cache key is the sha256 of the image bytes, of a 2-frame chunk its two hashes in order.
   std::vector<std::string> shas;
-  for (size_t k = 0; k < parts.size(); ++k) {
-    const std::string& bytes = parts[k]->image;
-    const std::span<const uint8_t> span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
-    std::string sha = ck::sha256_hex(span);
+  std::vector<std::pair<int64_t, int64_t>> sizes;
+  for (const auto* p : parts) {
+    shas.push_back(sha256_str(p->image));
+    if (p->image_width > 0 && p->image_height > 0) {
+      sizes.emplace_back(p->image_width, p->image_height);  // parse_chat_request decoded it
+    } else {
+      try {
+        const auto img = ck::image::decode_image(
+            {reinterpret_cast<const uint8_t*>(p->image.data()), p->image.size()}, "image " + std::to_string(sizes.size() + 1));
+        sizes.emplace_back(img.width, img.height);
+      } catch (const ck::Error& e) {
+        throw bad(e.what(), "messages");
+      }
+    }
+  }
+  std::vector<std::vector<int>> groups;
+  try {
+    groups = I.slots[0].dec->frame_groups(formatted, sizes, I.encoder->max_frames(), po);
+  } catch (const ck::Error& e) {
+    throw bad(e.what(), "messages");
+  }
+  std::vector<std::shared_ptr<const pl::EncodedImage>> encoded;
+  std::vector<std::string> keys, names;  // per chunk
+  for (const auto& g : groups) {
+    std::string key, name = g.size() == 1 ? "image " + std::to_string(g[0] + 1) : "images ";
+    std::vector<std::span<const uint8_t>> frames;
+    for (size_t f = 0; f < g.size(); ++f) {
+      const std::string& bytes = parts.at(size_t(g[f]))->image;
+      frames.emplace_back(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+      key += (f ? "+" : "") + shas[size_t(g[f])];
+      if (g.size() > 1) name += (f ? " and " : "") + std::to_string(g[f] + 1);
+    }
     std::lock_guard lk(I.enc_mu);
-    if (auto it = I.images.find(sha); it != I.images.end()) {
+    if (auto it = I.images.find(key); it != I.images.end()) {
       I.lru.splice(I.lru.begin(), I.lru, it->second.second);
       encoded.push_back(it->second.first);
-      ++out.images_cached;
+      out.images_cached += int(g.size());
     } else {
       pl::EncodeOptions eo;
       eo.min_tokens = opt_.image_min_tokens;
       eo.max_tokens = opt_.image_max_tokens;
       std::shared_ptr<const pl::EncodedImage> e;
       try {
-        e = I.encoder->encode_cached(span, "image " + std::to_string(k + 1), eo);
+        e = I.encoder->encode_cached(frames, name, eo);
       } catch (const ck::Error& err) {
         throw bad(err.what(), "messages");
       }
       I.encoder->clear_cache();  // ours is the cache (bounded)
       out.encode_ms += e->preprocess_ms + e->encode_ms;
-      ++out.images_encoded;
-      I.lru.push_front(sha);
-      I.images[sha] = {e, I.lru.begin()};
+      out.images_encoded += int(g.size());
+      I.lru.push_front(key);
+      I.images[key] = {e, I.lru.begin()};
       while (I.images.size() > std::max<size_t>(opt_.image_cache, 1)) {
         I.images.erase(I.lru.back());
         I.lru.pop_back();
       }
       encoded.push_back(e);
     }
-    shas.push_back(std::move(sha));
+    keys.push_back(std::move(key));
+    names.push_back(std::move(name));
   }
   std::vector<pl::PrefixRef> refs;
-  for (size_t k = 0; k < encoded.size(); ++k)
-    refs.push_back({encoded[k]->info, encoded[k]->rows, "image " + std::to_string(k + 1)});
+  for (size_t k = 0; k < encoded.size(); ++k) refs.push_back({encoded[k]->info, encoded[k]->rows, names[k]});
 
   // A free slot (the server admits at most `parallel` requests, so there is one), least recently used first.
   size_t si = 0;
@@ -211,9 +251,6 @@ GenerateResult PipelineEngine::generate(const ChatRequest& req, const std::funct
   // The whole prompt, from scratch (the same tokens whatever the cache holds).
   pl::DecodePlan plan;
   try {
-    const std::string formatted = dc::apply_chat_shell(I.slots[si].dec->model().chat, msgs, true, formats, "model");
-    pl::PromptOptions po;
-    po.raw = true;
     plan = I.slots[si].dec->plan(formatted, refs, po);
   } catch (const ck::Error& e) {
     throw bad(e.what(), "messages");
@@ -228,7 +265,7 @@ GenerateResult PipelineEngine::generate(const ChatRequest& req, const std::funct
         where.emplace_back(c, t);
       }
     else {
-      items.push_back({-1, shas.at(size_t(ch.image)), ch.n_tokens()});
+      items.push_back({-1, keys.at(size_t(ch.image)), ch.n_tokens()});
       where.emplace_back(c, 0);
     }
   }

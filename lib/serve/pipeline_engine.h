@@ -10,7 +10,9 @@
 // of a conversation (the history as sent back by the client = the previous request + the answer it got) skips
 // the turns already in the cache. The prompt is always formatted from the whole message list with the model's
 // chat shell (decode/chat.h) and tokenized as mtmd does, so the tokens do not depend on which slot it lands on.
-// Images: one Encoder shared by all slots (serialised), results cached by the sha256 of the image bytes (LRU).
+// Images: grouped into chunks as ck-bridge does (Decoder::frame_groups: two same-size images at adjacent markers =
+// one 2-frame chunk, as mtmd b10256), one Encoder shared by all slots (serialised), each chunk's result cached by
+// the sha256 of its image bytes (LRU; a 2-frame chunk by both hashes in order).
 // Greedy (temperature 0) output of a single user message [text, image] equals ck-bridge's for that prompt and
 // image, byte for byte (tests/cli/serve.bats).
 #pragma once

@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # ck-serve on loopback (tiny synthetic model, a free port): greedy answers byte-identical to ck-bridge's for the
-# same prompt and image (non-streaming, and the SSE deltas concatenated), every kind of bad input a 4xx OpenAI
+# same prompt and image (non-streaming, and the SSE deltas concatenated) and for two and three same-size images in a
+# row (mtmd's 2-frame merge), every kind of bad input a 4xx OpenAI
 # error JSON with the server still serving, the image cache and KV prefix reuse visible in /metrics, a client
 # that goes away cancels its generation, SIGTERM lets the request in flight finish and exits 0.
 
@@ -17,6 +18,13 @@ setup_file() {
   # The reference: ck-bridge, greedy, one thread.
   (cd "$SV" && "$CK_BIN/ck-bridge" --mmproj "$MM" --model "$TX" --image "$IMG" -t 1 --cache-dir "$CACHE" \
       -p "Describe the image." -n 24 -q --report bridge.json > bridge.out)
+  # Two same-size images at adjacent markers (one 2-frame chunk, as llama.cpp b10256's mtmd), and three (a pair,
+  # then a single): ck-bridge's answers for the same prompt and images.
+  export IA="$CK_SOURCE_DIR/tests/parity/images/chelsea.png" IB="$CK_SOURCE_DIR/tests/parity/images/chelsea_palette.png"
+  (cd "$SV" && "$CK_BIN/ck-bridge" --mmproj "$MM" --model "$TX" --image "$IA" --image "$IB" -t 1 --cache-dir "$CACHE" \
+      -p "Compare the pictures." -n 16 --report bridge_pair.json > bridge_pair.out 2> bridge_pair.err \
+   && "$CK_BIN/ck-bridge" --mmproj "$MM" --model "$TX" --image "$IA" --image "$IB" --image "$IA" -t 1 \
+      --cache-dir "$CACHE" -p "Compare the pictures." -n 16 -q --report bridge_triple.json > bridge_triple.out)
   start_server "$SV" --parallel 2
   export PORT="$SV_PORT" SV_PID
   # The request body: one user message, text then the image as a data: URI.
@@ -88,6 +96,54 @@ expect_4xx() {
   # the image was encoded once and then taken from the content-hash cache
   [ "$(metric ck_images_cached_total)" -ge 1 ]
   [ "$(metric ck_images_encoded_total)" = 1 ]
+}
+
+# media_req OUT FILE...: one user message, the text of the pair references, then each FILE as an image_url part.
+media_req() {
+  /usr/bin/python3 - "$@" <<'PY'
+import base64, json, sys
+out, files = sys.argv[1], sys.argv[2:]
+parts = [{"type": "text", "text": "Compare the pictures."}]
+for f in files:
+    parts.append({"type": "image_url", "image_url": {"url": "data:image/png;base64," + base64.b64encode(open(f, "rb").read()).decode()}})
+json.dump({"model": "tiny", "max_tokens": 16, "temperature": 0, "messages": [{"role": "user", "content": parts}]}, open(out, "w"))
+PY
+}
+
+@test "two same-size images in a row: one 2-frame chunk, the answer byte-identical to ck-bridge's; cached by both hashes" {
+  cd "$SV"
+  grep -q 'images 1+2: same size at adjacent markers, merged into one 2-frame chunk' bridge_pair.err
+  jq -e '(.prefix | length) == 1 and .prefix[0].frames == 2' bridge_pair.json
+  media_req pair.json "$IA" "$IB"
+  enc0="$(metric ck_images_encoded_total)" cached0="$(metric ck_images_cached_total)"
+  run -0 post pair.json
+  [ "${output##*$'\n'}" = 200 ]
+  echo "${output%$'\n'*}" > pair.reply
+  { jq -j '.choices[0].message.content' pair.reply; echo; } > serve_pair.out
+  cmp serve_pair.out bridge_pair.out
+  jq -e --slurpfile b bridge_pair.json '.usage.prompt_tokens == $b[0].token_counts.prefill' pair.reply
+  [ "$(metric ck_images_encoded_total)" = $((enc0 + 2)) ]
+  # the same pair again: the 2-frame chunk comes from the cache (both images), the same answer
+  run -0 post pair.json
+  { echo "${output%$'\n'*}" | jq -j '.choices[0].message.content'; echo; } > serve_pair2.out
+  cmp serve_pair2.out bridge_pair.out
+  [ "$(metric ck_images_encoded_total)" = $((enc0 + 2)) ]
+  [ "$(metric ck_images_cached_total)" = $((cached0 + 2)) ]
+  # the pair in the other order is another chunk (hashes in order): encoded, not taken from the cache
+  media_req pair_ba.json "$IB" "$IA"
+  run -0 post pair_ba.json
+  [ "${output##*$'\n'}" = 200 ]
+  [ "$(metric ck_images_encoded_total)" = $((enc0 + 4)) ]
+}
+
+@test "three same-size images in a row: a pair then a single, as ck-bridge (byte-identical answer)" {
+  cd "$SV"
+  media_req triple.json "$IA" "$IB" "$IA"
+  run -0 post triple.json
+  [ "${output##*$'\n'}" = 200 ]
+  { echo "${output%$'\n'*}" | jq -j '.choices[0].message.content'; echo; } > serve_triple.out
+  cmp serve_triple.out bridge_triple.out
+  echo "${output%$'\n'*}" | jq -e --slurpfile b bridge_triple.json '.usage.prompt_tokens == $b[0].token_counts.prefill'
 }
 
 @test "the official openai npm client: non-streaming and streaming, the same text as ck-bridge" {
