@@ -4,12 +4,14 @@
 // Arithmetic, per output C[j][i] = sum_l A[i][l] * X[j][l]:
 //   - X (F32 activations) rounded to bf16, round-to-nearest-even (vcvtneps2bf16), while B is packed (once per
 //     call, shared by the threads);
-//   - A rounded to bf16 the same way (F32, F16 weights; BF16 weights as stored), per L2-sized chunk of rows by
-//     the thread that uses the chunk: the weights are never held twice in memory (the 2B F16 mmproj would need
-//     another 0.8 GB), and the conversion costs m*k per call against the m*n*k products (n >= 16 here);
+//   - A rounded to bf16 the same way (F32, F16 weights; BF16 weights as stored), either once for the whole
+//     matrix (matmul_fast_bf16_pack_a: lib/runtime packs fast mode's F32/F16 weights at load, docs/KERNELS.md)
+//     or, in matmul_fast_bf16, per L2-sized chunk of rows by the thread that uses it (no second copy of the
+//     weight; the conversion costs m*k per call against the m*n*k products). Both give the same bits;
 //   - products of two bf16 are exact in f32; vdpbf16ps adds two of them per f32 lane per instruction, each
 //     addition rounded (RNE). 8 lanes per output (one zmm = [output (i, j) | output (i, j+1)]), each lane summing
-//     k/8 products in order, then an 8-lane tree.
+//     k/8 products in order, then an 8-lane tree. (Cutting k into L1-sized blocks, the block sums added into C,
+//     measured 4-13 % slower on the 2B text shapes at n = 272 and n = 12: ck-bench-fast, 2026-12-07.)
 //
 // Error bound (u = 2^-8, the unit roundoff of bf16's 8-bit significand; n = ceil(k/8) + 3 the longest chain of f32 roundings;
 // gamma_n = n 2^-24 / (1 - n 2^-24)), S = sum_l |A_il| |X_jl| with A, X as given (before rounding):
@@ -75,23 +77,24 @@ CK_TARGET_AVX512_BF16 inline __m256i bf16_row_step(FastWeight wt, const void* ro
   }
 }
 
-// Rows [r0, r0 + rows) of A packed as row tiles of kRM: tile t, step s, row i at d[((t * steps + s) * kRM + i) * 16];
-// rows past m and elements past k are zero.
+// Rows [r0, r0 + rows) of A, steps [s0, s0 + ns), packed as row tiles of kRM: tile t, step s, row i at
+// d[((t * ns + s) * kRM + i) * 16]; rows past m and elements past k are zero. With s0 = 0, ns = steps_of(k) over
+// all rows this is the whole-matrix layout of matmul_fast_bf16_pack_a (tile t at t * steps * kRM * 16).
 CK_TARGET_AVX512_BF16 void pack_a(FastWeight wt, const void* A, int64_t lda, int64_t m, int64_t r0, int64_t rows,
-                                  int64_t k, uint16_t* d) {
-  const int64_t steps = steps_of(k);
+                                  int64_t k, int64_t s0, int64_t ns, uint16_t* d) {
   const size_t esz = wt == FastWeight::f32 ? 4 : 2;
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t t = r / kRM, i = r % kRM;
-    uint16_t* out = d + (t * steps * kRM + i) * kStep;
+    uint16_t* out = d + (t * ns * kRM + i) * kStep;
     if (r0 + r >= m) {
-      for (int64_t s = 0; s < steps; ++s) std::memset(out + s * kRM * kStep, 0, kStep * 2);
+      for (int64_t s = 0; s < ns; ++s) std::memset(out + s * kRM * kStep, 0, kStep * 2);
       continue;
     }
     const void* row = static_cast<const uint8_t*>(A) + size_t(r0 + r) * size_t(lda) * esz;
-    for (int64_t s = 0; s < steps; ++s) {
-      const int valid = int(std::min<int64_t>(kStep, k - s * kStep));
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + s * kRM * kStep), bf16_row_step(wt, row, s * kStep, valid));
+    for (int64_t s = 0; s < ns; ++s) {
+      const int64_t l = (s0 + s) * kStep;
+      const int valid = int(std::min<int64_t>(kStep, k - l));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + s * kRM * kStep), bf16_row_step(wt, row, l, valid));
     }
   }
 }
@@ -163,22 +166,25 @@ CK_TARGET_AVX512_BF16 void pack_b_impl(int64_t n, int64_t k, const float* X, int
     }
 }
 
+// prepacked: A in matmul_fast_bf16_pack_a's layout (then wt, A, lda are unused), else A is packed here per chunk.
 CK_TARGET_AVX512_BF16 void gemm_impl(FastWeight wt, int64_t m, int64_t n, int64_t k, const void* A, int64_t lda,
-                                     const uint16_t* packed, float* C, int64_t ldc, int ith, int nth) {
+                                     const uint16_t* prepacked, const uint16_t* packed, float* C, int64_t ldc, int ith,
+                                     int nth) {
   const int64_t steps = steps_of(k), nt = tiles_of(n), mt = (m + kRM - 1) / kRM;
   const auto [t0, t1] = split_range(size_t(mt), ith, nth);
   const int64_t chunk = std::max<int64_t>(1, kChunkBytes / (kRM * steps * kStep * 2));
   thread_local std::vector<uint16_t> apack;
-  apack.resize(size_t(chunk * steps * kRM * kStep));
+  if (!prepacked) apack.resize(size_t(chunk * steps * kRM * kStep));
   for (int64_t c0 = int64_t(t0); c0 < int64_t(t1); c0 += chunk) {
     const int64_t c1 = std::min<int64_t>(int64_t(t1), c0 + chunk);
-    pack_a(wt, A, lda, m, c0 * kRM, (c1 - c0) * kRM, k, apack.data());
+    const uint16_t* abase = prepacked ? prepacked + size_t(c0 * steps * kRM * kStep) : apack.data();
+    if (!prepacked) pack_a(wt, A, lda, m, c0 * kRM, (c1 - c0) * kRM, k, 0, steps, apack.data());
     for (int64_t t = 0; t < nt; ++t) {
       const uint16_t* bp = packed + size_t(t) * tile_words(k);
       const int64_t jj = t * kRN;
       const int rn = int(std::min<int64_t>(kRN, n - jj));
       for (int64_t it = c0; it < c1; ++it) {
-        const uint16_t* ap = apack.data() + size_t((it - c0) * steps * kRM * kStep);
+        const uint16_t* ap = abase + size_t((it - c0) * steps * kRM * kStep);
         const int64_t ii = it * kRM;
         const int rm = int(std::min<int64_t>(kRM, m - ii));
         if (rn > 8) bloc<kRNP>(steps, ap, bp, C, ldc, ii, rm, jj, rn);
@@ -188,6 +194,15 @@ CK_TARGET_AVX512_BF16 void gemm_impl(FastWeight wt, int64_t m, int64_t n, int64_
       }
     }
   }
+}
+
+CK_TARGET_AVX512_BF16 void pack_a_impl(FastWeight wt, int64_t m, int64_t k, const void* A, int64_t lda, uint16_t* d,
+                                       int ith, int nth) {
+  const int64_t steps = steps_of(k), mt = (m + kRM - 1) / kRM;
+  const auto [t0, t1] = split_range(size_t(mt), ith, nth);
+  if (t1 > t0)
+    pack_a(wt, A, lda, m, int64_t(t0) * kRM, int64_t(t1 - t0) * kRM, k, 0, steps,
+           d + size_t(int64_t(t0) * steps * kRM * kStep));
 }
 
 }  // namespace
@@ -205,7 +220,21 @@ void matmul_fast_bf16_pack_b(int64_t n, int64_t k, const float* X, int64_t ldx, 
 
 void matmul_fast_bf16(FastWeight wt, int64_t m, int64_t n, int64_t k, const void* A, int64_t lda,
                       const uint16_t* packed, float* C, int64_t ldc, int ith, int nth) {
-  gemm_impl(wt, m, n, k, A, lda, packed, C, ldc, ith, nth);
+  gemm_impl(wt, m, n, k, A, lda, nullptr, packed, C, ldc, ith, nth);
+}
+
+size_t matmul_fast_bf16_packed_a_words(int64_t m, int64_t k) {
+  return size_t((m + kRM - 1) / kRM) * size_t(steps_of(k)) * kRM * kStep;
+}
+
+void matmul_fast_bf16_pack_a(FastWeight wt, int64_t m, int64_t k, const void* A, int64_t lda, uint16_t* packed_a,
+                             int ith, int nth) {
+  pack_a_impl(wt, m, k, A, lda, packed_a, ith, nth);
+}
+
+void matmul_fast_bf16_prepacked(int64_t m, int64_t n, int64_t k, const uint16_t* packed_a, const uint16_t* packed,
+                                float* C, int64_t ldc, int ith, int nth) {
+  gemm_impl(FastWeight::bf16, m, n, k, nullptr, 0, packed_a, packed, C, ldc, ith, nth);
 }
 
 double matmul_fast_bf16_rel_bound(int64_t k, FastWeight wt) {

@@ -4,12 +4,17 @@
 // its lib/kernels file. Where a fast kernel does not apply (no AVX512-BF16 on this CPU, a 1-row mat-vec, which
 // is bandwidth-bound) the binding runs the strict kernel of the same op through its own binding: strict results
 // are always acceptable in fast mode. Rows whose catalogue text says "binds the strict kernel" always do.
+#include <chrono>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "core/error.h"
 #include "kernels/flash_attn_fast.h"
 #include "kernels/matmul_fast.h"
 #include "runtime/bindings.h"
+#include "runtime/program.h"
+#include "runtime/weight_packs.h"
 
 namespace ck::runtime::bindings {
 namespace {
@@ -41,6 +46,11 @@ void mul_mat_bf16dp(const BoundCall& c, ExecContext& ex, const char* strict_id) 
   ex.pool->run([&](int ith, int nth) { kernels::matmul_fast_bf16_pack_b(n, k, x, ldx, packed, ith, nth); });
   const void* A = W.data;
   float* out = c.out.ptr<float>();
+  // The weight converted at load (pack_fast_weights below) when the plan lets this call see n >= 2; same bits.
+  if (const uint16_t* pa = ex.packs ? ex.packs->slice(A) : nullptr) {
+    ex.pool->run([&](int ith, int nth) { kernels::matmul_fast_bf16_prepacked(m, n, k, pa, packed, out, m, ith, nth); });
+    return;
+  }
   ex.pool->run([&](int ith, int nth) { kernels::matmul_fast_bf16(FW, m, n, k, A, k, packed, out, m, ith, nth); });
 }
 
@@ -70,8 +80,8 @@ void flash_attn_fast(const BoundCall& c, ExecContext& ex) {
 }
 
 const KernelBinding kTable[] = {
-    {"mul_mat.f32.f32.fast", mul_mat_f32_fast, "matmul_fast_bf16 (f32 weights -> bf16 per chunk); strict for n = 1"},
-    {"mul_mat.f16.f32.fast", mul_mat_f16_fast, "matmul_fast_bf16 (f16 weights -> bf16 per chunk); strict for n = 1"},
+    {"mul_mat.f32.f32.fast", mul_mat_f32_fast, "matmul_fast_bf16_prepacked (f32 weights -> bf16 at load); strict for n = 1"},
+    {"mul_mat.f16.f32.fast", mul_mat_f16_fast, "matmul_fast_bf16_prepacked (f16 weights -> bf16 at load); strict for n = 1"},
     {"mul_mat.bf16.f32.fast", mul_mat_bf16_fast, "matmul_fast_bf16 (bf16 weights); strict for n = 1"},
     {"mul_mat.q8_0.f32.fast", mul_mat_q8_0_fast, "the strict binding (quantize_rows_q8_0 + matmul_q8_0)"},
     {"mul_mat.q4_K.f32.fast", mul_mat_q4_K_fast, "the strict binding (matmul_q4_K_repack / matmul_q4_K)"},
@@ -82,5 +92,48 @@ const KernelBinding kTable[] = {
 }  // namespace
 
 std::span<const KernelBinding> fast() { return kTable; }
+
+// F32 / F16 weights of the fast mat-muls, converted to the kernel's packed bf16 once, at load: a prefill ubatch
+// (n = a few hundred tokens, often a handful for a prompt's text chunks) then reads bf16 tiles instead of
+// converting every weight chunk on every call. A call whose activation rows are 1 at the planned maximum (the
+// lm_head with one output row) only ever runs the strict gemv on the bump, so its weight is not packed; BF16
+// weights are already bf16 (re-laid out per chunk, a copy; not packed: no second copy in memory).
+std::unique_ptr<WeightPacks> pack_fast_weights(const Program& p, ThreadPool& pool) {
+  if (!kernels::matmul_fast_bf16_available()) return nullptr;
+  struct Job {
+    const void* w;
+    kernels::FastWeight fw;
+    int64_t m, k;
+  };
+  std::vector<Job> jobs;
+  std::set<const void*> seen;
+  for (const Call& c : p.calls()) {
+    kernels::FastWeight fw;
+    if (c.kernel == "mul_mat.f16.f32.fast") fw = kernels::FastWeight::f16;
+    else if (c.kernel == "mul_mat.f32.f32.fast") fw = kernels::FastWeight::f32;
+    else continue;
+    const TensorRef* w = nullptr;
+    for (const auto& t : c.weights)
+      if (t.arg == "w") w = &t;
+    if (!w || w->shape.size() != 2 || !w->strides.empty() || c.ins.empty() || c.ins[0].shape.empty()) continue;
+    int64_t rows = 1;  // at the planned maximum (Dim::value)
+    for (size_t d = 0; d + 1 < c.ins[0].shape.size(); ++d) rows *= c.ins[0].shape[d].value;
+    if (rows < 2) continue;
+    const void* data = p.weight_base() + w->byte_offset;
+    if (!seen.insert(data).second) continue;
+    jobs.push_back({data, fw, w->shape[0].value, w->shape[1].value});
+  }
+  if (jobs.empty()) return nullptr;
+  std::vector<std::pair<const void*, size_t>> sizes;
+  for (const auto& j : jobs) sizes.emplace_back(j.w, kernels::matmul_fast_bf16_packed_a_words(j.m, j.k));
+  const auto t0 = std::chrono::steady_clock::now();
+  auto packs = std::make_unique<WeightPacks>(sizes);
+  for (const auto& j : jobs) {
+    uint16_t* d = packs->slice(j.w);
+    pool.run([&](int ith, int nth) { kernels::matmul_fast_bf16_pack_a(j.fw, j.m, j.k, j.w, j.k, d, ith, nth); });
+  }
+  packs->pack_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  return packs;
+}
 
 }  // namespace ck::runtime::bindings

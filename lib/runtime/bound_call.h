@@ -15,6 +15,7 @@
 namespace ck::runtime {
 
 struct Call;
+class WeightPacks;
 
 // A tensor at its bound size. `strides` are bytes per dim (always filled); `shape` row-major.
 struct View {
@@ -70,6 +71,7 @@ struct BoundCall {
 struct ExecContext {
   ThreadPool* pool = nullptr;
   Scratch* scratch = nullptr;
+  const WeightPacks* packs = nullptr;  // weights converted at load (weight_packs.h); null: none
 };
 
 }  // namespace ck::runtime

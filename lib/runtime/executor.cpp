@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "runtime/bindings.h"
 #include "runtime/symbols.h"
 
 namespace ck::runtime {
@@ -19,6 +20,7 @@ Executor::Executor(const Program& p, int n_threads) : p_(p) {
   void* a = mmap(nullptr, arena_mapped_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (a == MAP_FAILED) fail(p.path(), "cannot reserve the arena (" + std::to_string(p.arena_bytes()) + " bytes)");
   arena_ = static_cast<uint8_t*>(a);
+  packs_ = bindings::pack_fast_weights(p, *pool_);
 }
 
 Executor::~Executor() {
@@ -120,7 +122,7 @@ RunStats Executor::run(const RunOptions& opt) {
   if (!bound_) fail(p_.path(), "run() before bind()");
   RunStats st;
   const auto t0 = std::chrono::steady_clock::now();
-  ExecContext ex{pool_.get(), &scratch_};
+  ExecContext ex{pool_.get(), &scratch_, packs_.get()};
   // Named views are dumped just before the first call that reads them (after their base was written).
   std::set<std::string> views_done;
   const size_t total = p_.calls().size();

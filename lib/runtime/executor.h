@@ -17,6 +17,7 @@
 #include "runtime/kernel_table.h"
 #include "runtime/profile.h"
 #include "runtime/program.h"
+#include "runtime/weight_packs.h"
 
 namespace ck::runtime {
 
@@ -48,6 +49,8 @@ class Executor {
   Executor& operator=(const Executor&) = delete;
 
   const Program& program() const { return p_; }
+  // Weights this executor converted at construction (fast mode's packed bf16), or nullptr.
+  const WeightPacks* weight_packs() const { return packs_.get(); }
   ThreadPool& pool() { return *pool_; }
 
   // Binds the free symbols (e.g. grid_w, grid_h) for the next run; `what` names the input in errors.
@@ -69,6 +72,7 @@ class Executor {
   const Program& p_;
   std::unique_ptr<ThreadPool> pool_;
   Scratch scratch_;
+  std::unique_ptr<WeightPacks> packs_;
   uint8_t* arena_ = nullptr;
   size_t arena_mapped_ = 0;
   std::vector<int64_t> values_;

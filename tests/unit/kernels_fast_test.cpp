@@ -93,10 +93,19 @@ std::vector<float> strict_mm(const Weights& w, int64_t n, const std::vector<floa
   return c;
 }
 
-std::vector<float> fast_mm(const Weights& w, int64_t n, const std::vector<float>& x, int nth) {
+// prepacked: A converted once by matmul_fast_bf16_pack_a (what lib/runtime does at load in fast mode), else per
+// chunk inside matmul_fast_bf16. Both must give the same bits.
+std::vector<float> fast_mm(const Weights& w, int64_t n, const std::vector<float>& x, int nth, bool prepacked = false) {
   std::vector<uint16_t> packed(kn::matmul_fast_bf16_packed_words(n, w.k), 0xFFFF);
   for (int t = 0; t < nth; ++t) kn::matmul_fast_bf16_pack_b(n, w.k, x.data(), w.k, packed.data(), t, nth);
   std::vector<float> c(size_t(w.m * n), std::numeric_limits<float>::quiet_NaN());
+  if (prepacked) {
+    std::vector<uint16_t> pa(kn::matmul_fast_bf16_packed_a_words(w.m, w.k), 0xFFFF);
+    for (int t = 0; t < nth; ++t) kn::matmul_fast_bf16_pack_a(w.wt, w.m, w.k, w.data(), w.k, pa.data(), t, nth);
+    for (int t = 0; t < nth; ++t)
+      kn::matmul_fast_bf16_prepacked(w.m, n, w.k, pa.data(), packed.data(), c.data(), w.m, t, nth);
+    return c;
+  }
   for (int t = 0; t < nth; ++t) kn::matmul_fast_bf16(w.wt, w.m, n, w.k, w.data(), w.k, packed.data(), c.data(), w.m, t, nth);
   return c;
 }
@@ -117,6 +126,10 @@ void check(const Weights& w, int64_t n, const std::vector<float>& x, const std::
   const auto f1 = fast_mm(w, n, x, 1);
   const auto f3 = fast_mm(w, n, x, 3);
   ASSERT_EQ(std::memcmp(f1.data(), f3.data(), f1.size() * 4), 0) << what << ": fast result depends on the thread count";
+  const auto p1 = fast_mm(w, n, x, 1, true);
+  const auto p2 = fast_mm(w, n, x, 2, true);
+  ASSERT_EQ(std::memcmp(f1.data(), p1.data(), f1.size() * 4), 0) << what << ": prepacked weights give other bits";
+  ASSERT_EQ(std::memcmp(f1.data(), p2.data(), f1.size() * 4), 0) << what << ": prepacked, 2 threads";
   const auto st = with_strict ? strict_mm(w, n, x) : std::vector<float>();
   const double rb = kn::matmul_fast_bf16_rel_bound(k, w.wt), rs = strict_rel_bound(w.wt, k);
   const double tiny = std::ldexp(1.0, -126);
@@ -179,8 +192,9 @@ std::vector<float> make_x(int64_t n, int64_t k, Rng& r, float scale) {
 TEST(KernelsFast, Bf16GemmWithinTheStatedBoundOfStrictAndExact) {
   if (!kn::matmul_fast_bf16_available()) GTEST_SKIP() << "no AVX512-BF16 on this CPU (fast mode runs strict here)";
   struct Shape { int64_t m, n, k; };
-  // model widths (1024, 1152, 4304-wide ffn cut to rows), tails in m (%4), n (%12, pairs), k (%16, odd)
-  const Shape shapes[] = {{64, 7, 1024}, {30, 13, 1152}, {9, 25, 4304}, {12, 2, 1020}, {5, 3, 72}, {8, 12, 37}};
+  // model widths (1024, 1152, 2048, 4304-wide ffn, 6144 cut to rows), tails in m (%4), n (%12, pairs), k (%16, odd)
+  const Shape shapes[] = {{64, 7, 1024}, {30, 13, 1152}, {9, 25, 4304}, {12, 2, 1020}, {5, 3, 72}, {8, 12, 37},
+                          {18, 27, 2048}, {7, 5, 6144}, {6, 14, 1168}};
   for (FastWeight wt : {FastWeight::f32, FastWeight::f16, FastWeight::bf16})
     for (const auto& sh : shapes) {
       Rng r{uint64_t(sh.m * 131 + sh.n * 7 + sh.k) ^ uint64_t(wt)};
@@ -193,7 +207,9 @@ TEST(KernelsFast, Bf16GemmWithinTheStatedBoundOfStrictAndExact) {
 
 TEST(KernelsFast, Bf16GemmSpecialValues) {
   if (!kn::matmul_fast_bf16_available()) GTEST_SKIP() << "no AVX512-BF16 on this CPU";
-  const int64_t m = 10, n = 14, k = 264;
+  const int64_t m = 10, n = 14;
+  // k = 264 and a long k = 2600 with specials far into the rows
+  for (const int64_t k : {int64_t(264), int64_t(2600)})
   for (FastWeight wt : {FastWeight::f32, FastWeight::f16, FastWeight::bf16}) {
     Rng r{77 + uint64_t(wt)};
     Weights w = make_weights(wt, m, k, r, 0.5f);
@@ -217,7 +233,14 @@ TEST(KernelsFast, Bf16GemmSpecialValues) {
     w.set(6 * k + 31, std::numeric_limits<float>::quiet_NaN());       // a NaN weight
     x[size_t(8 * k + 11)] = -0.0f;
     w.set(7 * k + 11, -0.0f);
-    check(w, n, x, std::string(name(wt)) + " specials");
+    if (k > 2500) {  // specials far into the rows too
+      x[size_t(4 * k + 2500)] = std::numeric_limits<float>::quiet_NaN();
+      x[size_t(5 * k + 1200)] = -INFINITY;  // with +inf at 17 in the same row: NaN
+      w.set(5 * k + 2500, INFINITY);
+      w.set(3 * k + 1200, 0.25f);  // the -inf meets a normal weight in the denormal row
+      x[size_t(2 * k + 2500)] = 1.0f;  // and the inf weight a normal activation in the denormal row
+    }
+    check(w, n, x, std::string(name(wt)) + " specials k=" + std::to_string(k));
   }
   // F16 weights with activations beyond 65504: strict overflows (its activations are rounded to F16); fast stays
   // within its bound of the exact sum.

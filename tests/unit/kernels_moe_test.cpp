@@ -61,7 +61,7 @@ struct Runner {
   void run(int nth) {
     ASSERT_NE(call.kernel_fn, nullptr) << call.kernel << " is not bound";
     ck::ThreadPool pool(nth);
-    rt::ExecContext ex{&pool, &scratch};
+    rt::ExecContext ex{&pool, &scratch, nullptr};
     call.kernel_fn->fn(bc, ex);
   }
 };

@@ -771,7 +771,7 @@ void run_mul_mat_id(const MoeCase& c) {
     bc.in.push_back(c.per_slot ? view(x.data(), ck::DType::F32, {c.T, ne11, c.K}) : view(x.data(), ck::DType::F32, {c.T, c.K}));
     bc.in.push_back(view(ids.data(), ck::DType::I32, {c.T, c.used}));
     bc.out = view(y.data(), ck::DType::F32, {c.T, c.used, c.M});
-    ck::runtime::ExecContext ex{&p, &scratch};
+    ck::runtime::ExecContext ex{&p, &scratch, nullptr};
     kb->fn(bc, ex);
   });
 }
