@@ -42,8 +42,8 @@ def sh(cmd, **kw):
 
 def read_prefix(path):
     b = open(path, "rb").read()
-    if b[:8] != b"CKPREFIX" or struct.unpack_from("<I", b, 8)[0] != 1:
-        sys.exit(f"[test-fast] {path}: not a ck.prefix v1")
+    if b[:8] != b"CKPREFIX" or struct.unpack_from("<I", b, 8)[0] not in (1, 2):  # docs/formats/prefix.md: 2 = frames
+        sys.exit(f"[test-fast] {path}: not a ck.prefix v1 or v2")
     rows, width = struct.unpack_from("<QQ", b, 16)
     jo, js, do, ds = struct.unpack_from("<QQQQ", b, 48)
     meta = json.loads(b[jo:jo + js])
