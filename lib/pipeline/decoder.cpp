@@ -114,6 +114,21 @@ std::vector<std::vector<int>> Decoder::frame_groups(const std::string& prompt,
   return out;
 }
 
+namespace {
+// The frames of a video chunk that are the video's (meta.video.frame_indices): all of them, except in a last chunk
+// that also holds the still right after the video (meta.video.still, mtmd's merge of the last frame with it).
+uint32_t video_frames_of(const PrefixRef& p) {
+  const auto& meta = p.info.meta;
+  const json& v = meta.contains("video") && meta["video"].is_object() ? meta["video"] : json::object();
+  if (!v.contains("still")) return p.info.frames;
+  const json& idx = v.contains("frame_indices") && v["frame_indices"].is_array() ? v["frame_indices"] : json::array();
+  if (!v["still"].is_object() || idx.size() != 1 || p.info.frames != 2)
+    fail(p.source, "video chunk with a still: expected 2 frames, one of them the video's (frame_indices), and a "
+                   "still object");
+  return 1;
+}
+}  // namespace
+
 std::optional<std::vector<std::string>> video_expansion(const std::vector<PrefixRef>& prefixes, size_t& k,
                                                         const std::string& marker) {
   const auto& meta = prefixes[k].info.meta;
@@ -135,7 +150,10 @@ std::optional<std::vector<std::string>> video_expansion(const std::vector<Prefix
       fail(prefixes[k].source, "expected chunk " + std::to_string(c) + " of " + std::to_string(n) + " of video " +
                                    v0.value("file", "") + ": give a video's prefixes together, in order");
     for (const auto& t : v.value("texts_before", json::array())) parts.push_back(t.get<std::string>());
-    for (uint32_t f = 0; f < prefixes[k].info.frames; ++f) parts.push_back(marker);
+    const uint32_t own = video_frames_of(prefixes[k]);
+    if (own != prefixes[k].info.frames && (c != n - 1 || !v.value("texts_after", json::array()).empty()))
+      fail(prefixes[k].source, "a video chunk holding a still must be the video's last, with no text after it");
+    for (uint32_t f = 0; f < own; ++f) parts.push_back(marker);
     if (c == n - 1)
       for (const auto& t : v.value("texts_after", json::array())) parts.push_back(t.get<std::string>());
   }
@@ -150,7 +168,8 @@ DecodePlan Decoder::plan(const std::string& prompt, const std::vector<PrefixRef>
   const auto& formats = dc::ChatFormats::builtin();
   // Markers: a still prefix of f temporal frames stands for f images (markers), as mtmd's merged bitmaps; the
   // prefixes of one video (meta.video, chunk 0..n-1) stand for one marker, which expands into the video's parts
-  // ("Video:", frames, timestamps) as mtmd_tokenizer's lazy bitmap does.
+  // ("Video:", frames, timestamps) as mtmd_tokenizer's lazy bitmap does; a last video chunk that holds the still
+  // right after the video (meta.video.still) also stands for that still's marker.
   std::vector<std::optional<std::vector<std::string>>> media;
   bool any_video = false;
   for (size_t k = 0; k < prefixes.size(); ++k) {
@@ -158,6 +177,7 @@ DecodePlan Decoder::plan(const std::string& prompt, const std::vector<PrefixRef>
     if (v) {
       media.push_back(std::move(v));
       any_video = true;
+      for (uint32_t f = video_frames_of(prefixes[k]); f < prefixes[k].info.frames; ++f) media.push_back(std::nullopt);
     } else {
       for (uint32_t f = 0; f < prefixes[k].info.frames; ++f) media.push_back(std::nullopt);
     }
@@ -219,8 +239,9 @@ DecodePlan Decoder::plan(const std::string& prompt, const std::vector<PrefixRef>
                     std::to_string(g[0] + 1) + " and " + std::to_string(g[1] + 1) +
                     " have the same size and adjacent markers, which llama.cpp b10256's mtmd merges into one 2-frame "
                     "chunk: encode them together (ck-encode A B) or pass --no-frame-merge" +
-                    (any_video ? std::string(" (a video's last frame merges with a same-size image right after it: "
-                                             "put text between them)") : std::string()));
+                    (any_video ? std::string(" (a video's last frame merges with a same-size image right after its "
+                                             "marker: ck-bridge --video V --image I encodes them as one chunk)")
+                               : std::string()));
     }
   }
   const int64_t n_ub = std::min(opt_.n_ubatch, opt_.n_batch);

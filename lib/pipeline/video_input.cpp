@@ -45,7 +45,13 @@ std::vector<VideoChunk> video_chunks(const video::Video& v, int max_frames) {
 std::vector<std::shared_ptr<const EncodedImage>> encode_video(Encoder& enc, const video::Video& v,
                                                               const std::vector<VideoChunk>& chunks,
                                                               const std::string& path, const std::string& sha256,
-                                                              const EncodeOptions& opt) {
+                                                              const EncodeOptions& opt, const StillAfter* still) {
+  if (still) {
+    if (!still->image || chunks.empty() || chunks.back().frames.size() != 1 || !chunks.back().texts_after.empty())
+      throw Error(path + ": internal: a still merges only with a video's last chunk of one frame and no text after it");
+    if (still->image->width != v.width || still->image->height != v.height)
+      throw Error(still->file + ": internal: a still of another size than the video does not merge with its frame");
+  }
   std::vector<std::shared_ptr<const EncodedImage>> out;
   for (size_t c = 0; c < chunks.size(); ++c) {
     std::vector<image::RgbImage> frames;
@@ -56,6 +62,11 @@ std::vector<std::shared_ptr<const EncodedImage>> encode_video(Encoder& enc, cons
       key += ":" + std::to_string(f);
       idx.push_back(f);
       times.push_back(double(float(f) / v.fps));
+    }
+    const bool with_still = still && c + 1 == chunks.size();
+    if (with_still) {
+      frames.push_back(*still->image);
+      key += ":still:" + still->sha256;
     }
     auto e = std::make_shared<EncodedImage>(*enc.encode_owned(frames, path, opt, key));
     e->info.meta["video"] = {{"file", std::filesystem::path(path).filename().string()},
@@ -69,6 +80,9 @@ std::vector<std::shared_ptr<const EncodedImage>> encode_video(Encoder& enc, cons
                              {"size", {v.width, v.height}},
                              {"texts_before", chunks[c].texts_before},
                              {"texts_after", chunks[c].texts_after}};
+    if (with_still)
+      e->info.meta["video"]["still"] = {{"file", std::filesystem::path(still->file).filename().string()},
+                                        {"sha256", still->sha256}};
     out.push_back(e);
   }
   return out;

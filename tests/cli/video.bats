@@ -106,3 +106,48 @@ setup() { T="$BATS_TEST_TMPDIR"; }
   jq -e '[.prefix[] | .frames] == [1, 2, 2]' "$T/r.json"
   [ "$(jq -c .output.token_ids "$T/r.json")" = "$(jq -c '.presets.tiny.cases.video_odd.threads["2"].tokens' "$G")" ]
 }
+
+# A still right after a video's marker, of the video's size (176x112). mtmd b10256 pairs adjacent same-size bitmaps
+# whatever they come from: the 22-frame video ends with frame 21 alone (after the "[0m5.00s]" text), so frame 21 and
+# the still are one 2-frame chunk; the 5-frame video ends with the pair {3, 4}, so the still stays alone.
+@test "a video then a same-size still vs ref_decode MTMD_VIDEO (tiny): last frame + still merged (22 frames), still alone (5 frames); 1 and 2 threads, every logits row, ck-bridge" {
+  run "$CK_SOURCE_DIR/tests/parity/frames/compare.sh" "$CK_BIN" "$M/cmp" tiny decode,all_logits,bridge video_image,video_odd_image 1,2
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"frames: all equal"* ]]
+}
+
+@test "ck-bridge --video V --image STILL: the report's last prefix holds frame 21 and the still; one stderr line says so" {
+  local S="$CK_SOURCE_DIR/tests/parity/images/grad_176x112.png"
+  run -0 --separate-stderr "$CK_BIN/ck-bridge" --mmproj "$C/models/tiny-mmproj-f32.gguf" --model "$C/models/tiny-text-f16.gguf" \
+    --video "$V/even22.mkv" --image "$S" -p "<__media__><__media__>Describe." -t 2 --stop-after encode \
+    --cache-dir "$M/cmp/tiny/cache" --report "$T/r.json" --work-dir "$T/w"
+  [[ "$stderr" == *"1 (the video's last frame)+2: same size at adjacent markers, merged into one 2-frame chunk"* ]]
+  jq -e '(.prefix | length) == 12 and .prefix[11].frames == 2 and .prefix[11].video.frame_indices == [21]
+         and .prefix[11].video.still.file == "grad_176x112.png" and .prefix[11].bitmaps == [21, 22]
+         and .prefix[10].video.still == null' "$T/r.json"
+  # ck-decode takes those prefixes: the still's marker is the merged chunk's second frame
+  local pre=(); for q in $(seq 0 11); do pre+=(--prefix "$T/w/prefix.$q.bin"); done
+  run -0 --separate-stderr "$CK_BIN/ck-decode" -m "$DEC" "${pre[@]}" -p "<__media__><__media__>Describe." --plan
+  jq -e '[.chunks[] | select(.type == "image") | .frames] | length == 12 and .[11] == 2' <<< "$output"
+  # ... but not with text between the two markers (mtmd merges adjacent markers only)
+  run -2 --separate-stderr "$CK_BIN/ck-decode" -m "$DEC" "${pre[@]}" -p "<__media__> and <__media__>Describe." --plan
+  [ "$(wc -l <<< "$stderr")" -eq 1 ]
+  [[ "$stderr" == *"not adjacent"* ]]
+  # --no-frame-merge: the still is its own chunk (ref_decode --no-frame-merge tokenizes each medium on its own)
+  run -0 --separate-stderr "$CK_BIN/ck-bridge" --mmproj "$C/models/tiny-mmproj-f32.gguf" --model "$C/models/tiny-text-f16.gguf" \
+    --video "$V/even22.mkv" --image "$S" -p "<__media__><__media__>Describe." -t 2 --stop-after encode --no-frame-merge \
+    --cache-dir "$M/cmp/tiny/cache" --report "$T/r2.json"
+  jq -e '(.prefix | length) == 13 and .prefix[11].frames == 1 and .prefix[12].file == "grad_176x112.png"' "$T/r2.json"
+}
+
+@test "ck-decode: a video's separate prefixes then a same-size still's prefix are refused (the pin merges them), one line, exit 2" {
+  local S="$CK_SOURCE_DIR/tests/parity/images/grad_176x112.png"
+  "$CK_BIN/ck-encode" -m "$ENC" -t 2 --video "$V/even22.mkv" -o "$T/even22.d"
+  "$CK_BIN/ck-encode" -m "$ENC" -t 2 "$S" -o "$T/still.prefix"
+  run -2 --separate-stderr "$CK_BIN/ck-decode" -m "$DEC" --prefix "$T/even22.d" --prefix "$T/still.prefix" \
+    -p "<__media__><__media__>Describe." --plan
+  [ "$(wc -l <<< "$stderr")" -eq 1 ]
+  [[ "$stderr" == *"merges into one 2-frame chunk"*"ck-bridge --video V --image I"* ]]
+  [ -z "$output" ]
+}

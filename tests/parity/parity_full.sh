@@ -23,7 +23,8 @@
 #                       threads 1 and 2, one row per model x case x threads naming the first differing row.
 #   frames (#17)        an MTMD_VIDEO oracle build ($REF/build-video) regenerates tests/parity/frames live for the
 #                       presets (drift vs the committed golden), then ck vs it: merged stills, --no-frame-merge,
-#                       three in a row, odd/even videos, 1 and 2 threads, every logits row (tests/parity/frames)
+#                       three in a row, odd/even videos, a video then a still, 1 and 2 threads, every logits row
+#                       (tests/parity/frames); 2b: the cases of CK_PARITY_FRAMES_2B_CASES (default: pair)
 # One summary table (model, dtype, image, threads, tensors, max_abs, first divergence); exit 1 on any mismatch,
 # 3 if nothing could run (no model generator). Work files + report: build/oracle/work/full/ (CK_ORACLE_DIR).
 set -uo pipefail
@@ -399,8 +400,25 @@ fi
 VBUILD="${CK_ORACLE_VIDEO_BUILD:-$REF/build-video}"
 if CK_ORACLE_BUILD="$VBUILD" bash "$PARITY/oracle/build.sh" -DORACLE_VIDEO=ON > "$WORK/build-video.log" 2>&1; then
     FW="$WORK/frames"; mkdir -p "$FW"
-    if CK_FRAMES_PRESETS="$PRESETS" CK_FRAMES_OUT="$FW/golden.live.json" \
-            bash "$PARITY/frames/regen.sh" "$VBUILD/bin" "$BIN" "$FW/regen" > "$FW/regen.log" 2>&1; then
+    # 2b: only the cases of CK_PARITY_FRAMES_2B_CASES (default the merged pair: ~2 x 3 GB models, 3 oracle + 5 ck
+    # runs per case); the other presets every case
+    F2B="${CK_PARITY_FRAMES_2B_CASES:-pair}"
+    FSMALL="$(echo " $PRESETS " | sed 's/ 2b / /g' | xargs)"
+    frames_regen() {
+        { [ -z "$FSMALL" ] || CK_FRAMES_PRESETS="$FSMALL" CK_FRAMES_OUT="$FW/golden.live.json" \
+              bash "$PARITY/frames/regen.sh" "$VBUILD/bin" "$BIN" "$FW/regen"; } &&
+        { [[ " $PRESETS " != *" 2b "* ]] || CK_FRAMES_PRESETS=2b CK_FRAMES_CASES="$F2B" CK_FRAMES_KEEP=1 \
+              CK_FRAMES_OUT="$FW/golden.live.json" bash "$PARITY/frames/regen.sh" "$VBUILD/bin" "$BIN" "$FW/regen"; }
+    }
+    frames_compare() {
+        local rc=0
+        [ -z "$FSMALL" ] || CK_FRAMES_GOLDEN="$FW/golden.live.json" bash "$PARITY/frames/compare.sh" "$BIN" "$FW/ck" \
+              "${FSMALL// /,}" || rc=1
+        [[ " $PRESETS " != *" 2b "* ]] || CK_FRAMES_GOLDEN="$FW/golden.live.json" bash "$PARITY/frames/compare.sh" \
+              "$BIN" "$FW/ck" 2b decode,all_logits,bridge "$F2B" || rc=1
+        return $rc
+    }
+    if frames_regen > "$FW/regen.log" 2>&1; then
         drift=$("$PY" - "$PARITY/frames/golden.json" "$FW/golden.live.json" <<'PYEOF'
 import json, sys
 a, b = (json.load(open(p)) for p in sys.argv[1:])
@@ -412,8 +430,7 @@ PYEOF
 )
         if [ -z "$drift" ]; then row OK frames - - "committed tests/parity/frames/golden.json == live MTMD_VIDEO oracle" - - -
         else row FAIL frames - - "committed frames golden vs live oracle" - - "differs: $drift"; fi
-        if CK_FRAMES_GOLDEN="$FW/golden.live.json" bash "$PARITY/frames/compare.sh" "$BIN" "$FW/ck" "${PRESETS// /,}" \
-                > "$FW/compare.log" 2>&1; then
+        if frames_compare > "$FW/compare.log" 2>&1; then
             row OK frames - "1,2" "ck vs live oracle: merged stills, --no-frame-merge, three in a row, videos ($(grep -c '^OK' "$FW/compare.log") checks)" - - -
         else
             row FAIL frames - "1,2" "ck vs live oracle (frames)" - - "$(grep -m3 '^NOT OK' "$FW/compare.log" | tr '\n' ';') (log: $FW/compare.log)"

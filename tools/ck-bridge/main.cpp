@@ -453,15 +453,27 @@ int body(int argc, char** argv) {
       if (it.video) {
         // a video: the chunks mtmd makes of its parts; they must be what the whole prompt's grouping gives
         const auto vchunks = pl::video_chunks(*it.video, encoder->max_frames());
+        pl::StillAfter still;
         for (size_t c = 0; c < vchunks.size(); ++c) {
           std::vector<int> want;
           for (int f : vchunks[c].frames) want.push_back(it.bitmap0 + f);
+          // mtmd b10256 pairs the video's last frame, when it is alone in its chunk, with a same-size still right
+          // after the video's marker (pipeline/video_input.h StillAfter)
+          if (po.frame_merge && c + 1 == vchunks.size() && gi + c < groups.size() &&
+              groups[gi + c].size() == want.size() + 1 && std::equal(want.begin(), want.end(), groups[gi + c].begin())) {
+            const int j = groups[gi + c].back();
+            const Item& next = items[size_t(item_of[size_t(j)])];
+            if (next.video) throw ck::Error(next.path + ": internal: a video's first frame merged with another's");
+            still = {&imgs[size_t(j)], next.path, next.sha};
+            want.push_back(j);
+            merged += std::string(merged.empty() ? "" : ", ") + std::to_string(item_of[size_t(g[0])] + 1) +
+                      " (the video's last frame)+" + std::to_string(item_of[size_t(j)] + 1);
+          }
           if (po.frame_merge && (gi + c >= groups.size() || groups[gi + c] != want))
-            throw ck::Error(it.path + ": the video's last frame and the image after it have the same size and adjacent "
-                            "markers, which llama.cpp merges into one chunk; ck does not: put text between them");
+            throw ck::Error(it.path + ": internal: the prompt's grouping of the video's frames is not mtmd's");
           out.groups.push_back(want);
         }
-        auto encs = pl::encode_video(*encoder, *it.video, vchunks, it.path, it.sha, eo);
+        auto encs = pl::encode_video(*encoder, *it.video, vchunks, it.path, it.sha, eo, still.image ? &still : nullptr);
         progress.done();
         out.chunks.insert(out.chunks.end(), encs.begin(), encs.end());
         out.paths.insert(out.paths.end(), encs.size(), it.path);
@@ -475,8 +487,8 @@ int body(int argc, char** argv) {
       std::string key;
       for (int j : g) {
         if (items[size_t(item_of[size_t(j)])].video)
-          throw ck::Error(it.path + ": an image and the first frame of the video after it would merge into one "
-                          "chunk; ck does not: put text between them");
+          throw ck::Error(it.path + ": internal: an image grouped with the first frame of the video after it (a "
+                          "video's parts start with the text \"Video:\", so mtmd never merges them)");
         frames.push_back(imgs[size_t(j)]);
         key += items[size_t(item_of[size_t(j)])].sha + "+";
       }

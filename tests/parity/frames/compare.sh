@@ -5,7 +5,8 @@
 # Per preset: ck-synth the models (sha256 must equal the golden's), plan them, then per case
 #   ck-encode the images as mtmd groups them (a merged pair = ck-encode A B = one 2-frame prefix; with the case's
 #   no_frame_merge every image alone; a video: ck-encode --video V -o DIR, the videos made by make_videos.sh and
-#   their frames checked against the golden's sha256), and
+#   their frames checked against the golden's sha256; a case with videos_first, whose still may share the video's
+#   last chunk, which no ck-encode form writes: the prefixes ck-bridge --stop-after encode --work-dir keeps), and
 #   decode:     ck-decode: chunks/positions, prompt text token ids, 32 greedy token ids, first-token logits sha256,
 #               at every THREADS count (against the oracle's run at that count)
 #   all_logits: ck-decode --logits-all-out (every prompt position + every step), sha256 of the file
@@ -60,10 +61,27 @@ for preset in ${PRESETS//,/ }; do
     mapfile -t IMGS < <(jg ".case.cases.$c.images[]")
     mapfile -t VIDS < <(jg ".case.cases.$c.videos // [] | .[]")
     nfm=(); [ "$(jg ".case.cases.$c.no_frame_merge")" = true ] && nfm=(--no-frame-merge)
+    vfirst="$(jg ".case.cases.$c.videos_first // false")"
+    margs=(); for i in "${IMGS[@]}"; do margs+=(--image "$IMAGES/$i"); done
+    vargs=(); for v in "${VIDS[@]}"; do vargs+=(--video "$VIDEOS/$v"); done
+    if [ "$vfirst" = true ]; then bargs=("${vargs[@]}" "${margs[@]}"); else bargs=("${margs[@]}" "${vargs[@]}"); fi
+    pre=()
+    if [ "$vfirst" = true ]; then
+      rm -rf "$d/$c.work"
+      "$B/ck-bridge" --mmproj "$d/models/$preset-mmproj-f32.gguf" --model "$d/models/$preset-text-f16.gguf" \
+          "${bargs[@]}" "${nfm[@]}" -p "$PROMPT" -t 2 --cache-dir "$d/cache" --stop-after encode \
+          --work-dir "$d/$c.work" -q > /dev/null 2> "$d/encode.err" \
+        || { bad "frames $preset $c: ck-bridge --stop-after encode failed: $(tail -1 "$d/encode.err")"; continue; }
+      n_pre=$(find "$d/$c.work" -name 'prefix.*.bin' | wc -l)
+      for ((q = 0; q < n_pre; q++)); do pre+=(--prefix "$d/$c.work/prefix.$q.bin"); done
+      IMGS_ENC=(); VIDS_ENC=()
+    else
+      IMGS_ENC=("${IMGS[@]}"); VIDS_ENC=("${VIDS[@]}")
+    fi
     # the groups mtmd makes: adjacent same-size pairs (every golden case has its markers adjacent, in image order;
     # the size is the PNG IHDR's width and height)
-    pre=(); i=0; k=0
-    while [ $i -lt ${#IMGS[@]} ]; do
+    i=0; k=0
+    while [ $i -lt ${#IMGS_ENC[@]} ]; do
       grp=("$IMAGES/${IMGS[$i]}")
       if [ ${#nfm[@]} -eq 0 ] && [ $((i + 1)) -lt ${#IMGS[@]} ] && \
          [ "$(python3 -c 'import sys,struct; print(open(sys.argv[1],"rb").read(24)[16:24].hex())' "$IMAGES/${IMGS[$i]}")" = \
@@ -76,7 +94,7 @@ for preset in ${PRESETS//,/ }; do
         || { bad "frames $preset $c: ck-encode ${grp[*]} failed: $(tail -1 "$d/encode.err")"; continue 2; }
       pre+=(--prefix "$d/$c.$k.prefix"); k=$((k + 1))
     done
-    for v in "${VIDS[@]}"; do
+    for v in "${VIDS_ENC[@]}"; do
       rm -rf "$d/$c.$v.d"
       "$B/ck-encode" -m "$d/mmproj-f32" -t 2 --video "$VIDEOS/$v" -o "$d/$c.$v.d" 2>"$d/encode.err" \
         || { bad "frames $preset $c: ck-encode --video $v failed: $(tail -1 "$d/encode.err")"; continue 2; }
@@ -120,10 +138,8 @@ for preset in ${PRESETS//,/ }; do
     fi
     if [[ ",$WHAT," == *",bridge,"* ]]; then
       tag="frames $preset $c ck-bridge"
-      args=(); for i in "${IMGS[@]}"; do args+=(--image "$IMAGES/$i"); done
-      for v in "${VIDS[@]}"; do args+=(--video "$VIDEOS/$v"); done
       if "$B/ck-bridge" --mmproj "$d/models/$preset-mmproj-f32.gguf" --model "$d/models/$preset-text-f16.gguf" \
-           "${args[@]}" "${nfm[@]}" -p "$PROMPT" -n "$N" -t 2 --cache-dir "$d/cache" --report "$d/report.json" \
+           "${bargs[@]}" "${nfm[@]}" -p "$PROMPT" -n "$N" -t 2 --cache-dir "$d/cache" --report "$d/report.json" \
            > /dev/null 2> "$d/bridge.err"; then
         [ "$(jq -c .output.token_ids "$d/report.json")" = "$(jg -c "$g.threads[\"2\"].tokens")" ] \
           && ok "$tag: token ids" || bad "$tag: token ids differ"

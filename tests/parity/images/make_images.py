@@ -172,6 +172,8 @@ SYNTH = {
     "rgba_128x96.png":      (lambda: np.concatenate([gradient(128, 96), (np.arange(128, dtype=np.uint16)[None, :, None] * 2
                              * np.ones((96, 1, 1), np.uint16)).astype(np.uint8)], axis=2), 1, "RGBA, alpha ramp (stb drops alpha)"),
     "gray_200x120.png":     (lambda: gradient(200, 120)[:, :, 0], 1, "grayscale (PNG color type 0)"),
+    "grad_176x112.png":     (lambda: gradient(176, 112), 1,
+                             "the test videos' size (tests/parity/frames/make_videos.sh): a still right after a video"),
 }
 
 
